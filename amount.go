@@ -1,0 +1,206 @@
+package justap
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Amount is an exact amount of money in fen, the smallest unit of the yuan:
+// Amount(1) is ¥0.01 and Amount(100) is ¥1.00.
+//
+// Amounts never pass through a floating-point number. On the wire Justap
+// writes yuan with a decimal fraction ("amount": 131072.01); Amount writes
+// and reads that text digit by digit, so Amount(13107201) is sent as exactly
+// 131072.01 and a received 0.01 is exactly Amount(1). Text that would need a
+// fraction of a fen (0.001) is rejected rather than rounded.
+type Amount int64
+
+// Yuan returns the Amount of y whole yuan: Yuan(12) is Amount(1200).
+func Yuan(y int64) Amount { return Amount(y * 100) }
+
+// ParseAmount parses a decimal amount of yuan such as "12.30", "0.01",
+// "-5" or "1e2" into an exact Amount. It rejects text that is not a
+// number, that needs a fraction of a fen, or that does not fit in an int64
+// count of fen.
+func ParseAmount(s string) (Amount, error) {
+	a, err := parseDecimal(s, 2)
+	if err != nil {
+		return 0, fmt.Errorf("justap: parse amount %q: %w", s, err)
+	}
+	return Amount(a), nil
+}
+
+// String returns the amount in yuan with two decimals, such as "131072.01"
+// or "-0.50".
+func (a Amount) String() string { return string(a.appendYuan(nil)) }
+
+// appendYuan appends the amount as yuan with exactly two decimals.
+func (a Amount) appendYuan(b []byte) []byte {
+	u := uint64(a)
+	if a < 0 {
+		b = append(b, '-')
+		u = -u // two's complement: correct for math.MinInt64 too
+	}
+	b = strconv.AppendUint(b, u/100, 10)
+	c := u % 100
+	return append(b, '.', byte('0'+c/10), byte('0'+c%10))
+}
+
+// MarshalJSON writes the amount as a JSON number of yuan, such as 131072.01.
+func (a Amount) MarshalJSON() ([]byte, error) { return a.appendYuan(make([]byte, 0, 24)), nil }
+
+// UnmarshalJSON reads a JSON number or a JSON string holding a number of yuan
+// ("12.30"), exactly. null leaves the amount unchanged.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	v, err := decodeMoney(b, 2)
+	if err != nil {
+		return fmt.Errorf("justap: amount %s: %w", truncate(b, 40), err)
+	}
+	if v != nil {
+		*a = Amount(*v)
+	}
+	return nil
+}
+
+// decodeMoney decodes a JSON number or string of a decimal amount whose unit
+// is 10^-scale of the wire unit (scale 2: the wire says yuan, the result is
+// fen; scale 0: the wire already says fen). It returns nil for JSON null.
+func decodeMoney(b []byte, scale int) (*int64, error) {
+	if string(b) == "null" {
+		return nil, nil
+	}
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	v, err := parseDecimal(string(b), scale)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+var (
+	errNotDecimal   = errors.New("not a decimal number")
+	errSubUnit      = errors.New("has a fraction of a fen")
+	errAmountRange  = errors.New("out of range")
+	maxExponentDiff = 19 // 10^19 overflows int64 for any non-zero mantissa
+)
+
+// parseDecimal parses a decimal number with optional sign, fraction and
+// exponent ("-12.30", "1e2", "131072.01") and returns it multiplied by
+// 10^scale as an exact int64, without floating point.
+func parseDecimal(s string, scale int) (int64, error) {
+	i := 0
+	neg := false
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg = s[i] == '-'
+		i++
+	}
+	// Collect the significant digits; exp10 is the power of ten of the last one.
+	var mant uint64
+	exp10 := 0
+	digits := 0
+	overflowDigits := false // a non-zero digit that does not fit in mant
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		mant, exp10, overflowDigits = pushDigit(mant, exp10, overflowDigits, s[i], false)
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			mant, exp10, overflowDigits = pushDigit(mant, exp10, overflowDigits, s[i], true)
+			digits++
+		}
+	}
+	if digits == 0 {
+		return 0, errNotDecimal
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			eneg = s[i] == '-'
+			i++
+		}
+		e, edigits := 0, 0
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if e < 10000 {
+				e = e*10 + int(s[i]-'0')
+			}
+			edigits++
+		}
+		if edigits == 0 {
+			return 0, errNotDecimal
+		}
+		if eneg {
+			e = -e
+		}
+		exp10 += e
+	}
+	if i != len(s) {
+		return 0, errNotDecimal
+	}
+	if overflowDigits {
+		return 0, errAmountRange
+	}
+	if mant == 0 {
+		return 0, nil
+	}
+	exp10 += scale
+	// Drop trailing zeros so 0.010 with scale 2 is 1, not an error.
+	for exp10 < 0 && mant%10 == 0 {
+		mant /= 10
+		exp10++
+	}
+	if exp10 < 0 {
+		return 0, errSubUnit
+	}
+	if exp10 > maxExponentDiff {
+		return 0, errAmountRange
+	}
+	for ; exp10 > 0; exp10-- {
+		if mant > math.MaxUint64/10 {
+			return 0, errAmountRange
+		}
+		mant *= 10
+	}
+	if neg {
+		if mant > 1<<63 {
+			return 0, errAmountRange
+		}
+		return -int64(mant-1) - 1, nil
+	}
+	if mant > math.MaxInt64 {
+		return 0, errAmountRange
+	}
+	return int64(mant), nil
+}
+
+// pushDigit appends one decimal digit to the mantissa. Digits after the
+// decimal point lower the exponent. Digits that no longer fit are kept as a
+// power of ten when they are zeros and flagged otherwise.
+func pushDigit(mant uint64, exp10 int, overflow bool, d byte, fraction bool) (uint64, int, bool) {
+	v := uint64(d - '0')
+	if mant > (math.MaxUint64-v)/10 {
+		// No room: an integer digit scales the value up, a fraction digit
+		// is dropped; either way it must be zero to stay exact.
+		if !fraction {
+			exp10++
+		}
+		return mant, exp10, overflow || v != 0
+	}
+	if fraction {
+		exp10--
+	}
+	return mant*10 + v, exp10, overflow
+}
+
+// truncate returns at most n bytes of b as a string, for error messages.
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
+}

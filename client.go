@@ -1,0 +1,661 @@
+package justap
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Version is the version of this library, sent in the User-Agent header.
+const Version = "0.1.0"
+
+// DefaultBaseURL is the documented default gateway (Justap's self-hosted
+// gateway). HostedBaseURL is Justap's hosted service.
+const (
+	DefaultBaseURL = "http://127.0.0.1:21011"
+	HostedBaseURL  = "https://trade.justap.cn"
+)
+
+// Defaults of the options.
+const (
+	DefaultMaxRetries       = 2
+	DefaultRequestTimeout   = 30 * time.Second
+	DefaultMaxResponseBytes = 4 << 20
+	DefaultRetryBaseDelay   = 500 * time.Millisecond
+	DefaultRetryMaxDelay    = 8 * time.Second
+	DefaultMaxRetryWait     = 60 * time.Second
+)
+
+// Client talks to one Justap gateway with one API key. It is safe for
+// concurrent use by many goroutines; create one and share it.
+//
+// Printing a Client (with any fmt verb) never shows its API key.
+type Client struct {
+	// Charges creates, reads, lists and reverses charges.
+	Charges *ChargesService
+	// Refunds creates, reads and lists refunds.
+	Refunds *RefundsService
+
+	cfg    config
+	common service
+}
+
+type service struct{ client *Client }
+
+// ChargesService is the charges part of the API. Use it as Client.Charges.
+type ChargesService service
+
+// RefundsService is the refunds part of the API. Use it as Client.Refunds.
+type RefundsService service
+
+// config is everything an Option can set. A Client's config is fixed at
+// NewClient; a call with options works on a copy.
+type config struct {
+	apiKey           *secret
+	baseURL          string // absolute, ends in "/"
+	httpClient       *http.Client
+	appID            string
+	userAgent        string
+	logger           *slog.Logger
+	maxRetries       int
+	retryBaseDelay   time.Duration
+	retryMaxDelay    time.Duration
+	maxRetryWait     time.Duration
+	requestTimeout   time.Duration
+	maxResponseBytes int64
+	// sign adds signature headers to an attempt, over the exact body bytes.
+	sign func(h http.Header, body []byte) error
+}
+
+// secret holds the API key. Its methods and the pointer it sits behind keep
+// it out of every fmt verb.
+type secret struct{ v string }
+
+func (*secret) String() string               { return "[redacted]" }
+func (*secret) GoString() string             { return "[redacted]" }
+func (s *secret) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+
+// Option configures a Client (in NewClient) or one call (as the last
+// arguments of any service method). A per-call option overrides the
+// client's setting for that call only.
+type Option func(*config) error
+
+// WithBaseURL sets the gateway's URL, such as HostedBaseURL. It must be an
+// absolute http or https URL without credentials, query or fragment; a path
+// is kept as a prefix of every endpoint.
+func WithBaseURL(rawURL string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return errors.New("justap: WithBaseURL: not a URL")
+		}
+		switch {
+		case u.Scheme != "http" && u.Scheme != "https":
+			return fmt.Errorf("justap: WithBaseURL: scheme must be http or https, not %q", u.Scheme)
+		case u.Host == "":
+			return errors.New("justap: WithBaseURL: the URL has no host")
+		case u.User != nil:
+			return errors.New("justap: WithBaseURL: the URL must not carry credentials")
+		case u.RawQuery != "" || u.Fragment != "":
+			return errors.New("justap: WithBaseURL: the URL must not have a query or fragment")
+		}
+		s := u.String()
+		if !strings.HasSuffix(s, "/") {
+			s += "/"
+		}
+		c.baseURL = s
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client that sends requests. The client is
+// used as given, never modified. Without it, a shared client tuned for many
+// concurrent calls to one host is used.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("justap: WithHTTPClient: nil client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithAppID sets the app_id sent when a call's params leave AppID empty.
+func WithAppID(appID string) Option {
+	return func(c *config) error {
+		if err := checkHeaderText("WithAppID", appID); err != nil {
+			return err
+		}
+		c.appID = appID
+		return nil
+	}
+}
+
+// WithUserAgent puts a product token (such as "my-shop/2.1") in front of
+// this library's own in the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		if err := checkHeaderText("WithUserAgent", ua); err != nil {
+			return err
+		}
+		c.userAgent = strings.TrimSpace(ua + " " + defaultUserAgent)
+		return nil
+	}
+}
+
+// WithLogger logs one debug record per attempt: method, path, status,
+// attempt, duration and request id. Never a body, never the key. Without a
+// logger (or with nil) nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a failed attempt is retried (default
+// 2, so at most 3 attempts). 0 turns retries off. See the package docs for
+// what is retried and why retrying a create is safe.
+func WithMaxRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("justap: WithMaxRetries: %d is negative", n)
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithRetryBackoff sets the backoff between attempts: a random wait
+// between 0 and base·2^(retry-1), capped at max (defaults 500ms and 8s).
+func WithRetryBackoff(base, max time.Duration) Option {
+	return func(c *config) error {
+		if base <= 0 || max < base {
+			return fmt.Errorf("justap: WithRetryBackoff: want 0 < base <= max, got %v and %v", base, max)
+		}
+		c.retryBaseDelay, c.retryMaxDelay = base, max
+		return nil
+	}
+}
+
+// WithMaxRetryWait caps how long a server's Retry-After is honoured
+// (default 60s). A response asking for a longer wait is returned as it is,
+// without retrying.
+func WithMaxRetryWait(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("justap: WithMaxRetryWait: %v is negative", d)
+		}
+		c.maxRetryWait = d
+		return nil
+	}
+}
+
+// WithRequestTimeout bounds each attempt (default 30s); 0 means no bound
+// besides the context's. The context's deadline bounds the whole call,
+// retries and waits included.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("justap: WithRequestTimeout: %v is negative", d)
+		}
+		c.requestTimeout = d
+		return nil
+	}
+}
+
+// WithMaxResponseBytes bounds the size of a response body read into memory
+// (default 4 MiB). A larger body fails the call with ErrMalformedResponse.
+func WithMaxResponseBytes(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("justap: WithMaxResponseBytes: %d is not positive", n)
+		}
+		c.maxResponseBytes = n
+		return nil
+	}
+}
+
+var defaultUserAgent = "justap-go/" + Version + " (" + runtime.Version() + ")"
+
+// defaultHTTPClient is shared by every Client made without WithHTTPClient.
+// http.DefaultTransport keeps 2 idle connections per host, so concurrent
+// callers would open a new connection for most requests; this one keeps
+// enough for a busy backend. Attempts are bounded by WithRequestTimeout, so
+// the client itself sets no Timeout.
+var defaultHTTPClient = sync.OnceValue(func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t}
+})
+
+// NewClient returns a Client that authenticates with apiKey (sk_live_… or
+// sk_test_…). With no options it talks to DefaultBaseURL.
+func NewClient(apiKey string, opts ...Option) (*Client, error) {
+	if apiKey == "" {
+		return nil, errors.New("justap: NewClient: the API key is empty")
+	}
+	if err := checkHeaderText("NewClient: the API key", apiKey); err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: config{
+		apiKey:           &secret{apiKey},
+		baseURL:          DefaultBaseURL + "/",
+		userAgent:        defaultUserAgent,
+		maxRetries:       DefaultMaxRetries,
+		retryBaseDelay:   DefaultRetryBaseDelay,
+		retryMaxDelay:    DefaultRetryMaxDelay,
+		maxRetryWait:     DefaultMaxRetryWait,
+		requestTimeout:   DefaultRequestTimeout,
+		maxResponseBytes: DefaultMaxResponseBytes,
+	}}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&c.cfg); err != nil {
+			return nil, err
+		}
+	}
+	c.common.client = c
+	c.Charges = (*ChargesService)(&c.common)
+	c.Refunds = (*RefundsService)(&c.common)
+	return c, nil
+}
+
+// String describes the client without its API key.
+func (c *Client) String() string {
+	return fmt.Sprintf("justap.Client{BaseURL: %q, AppID: %q, APIKey: [redacted]}", c.cfg.baseURL, c.cfg.appID)
+}
+
+// Format prints the client as String does, for every verb, so that %v,
+// %+v and %#v never print the API key.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// BaseURL returns the gateway URL the client talks to, ending in "/".
+func (c *Client) BaseURL() string { return c.cfg.baseURL }
+
+// checkHeaderText rejects text that would break or inject an HTTP header.
+// The error never repeats the text (it may be a key).
+func checkHeaderText(what, s string) error {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b == 0x7f {
+			return fmt.Errorf("justap: %s contains a control character at byte %d", what, i)
+		}
+	}
+	return nil
+}
+
+// callConfig returns the configuration of one call: the client's, or a copy
+// with the call's options applied.
+func (c *Client) callConfig(opts []Option) (*config, error) {
+	if len(opts) == 0 {
+		return &c.cfg, nil
+	}
+	cfg := c.cfg
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &cfg, nil
+}
+
+// request is one API call, as the services describe it.
+type request struct {
+	method string
+	path   string     // below the base URL, escaped, without a leading "/"
+	query  url.Values // nil for none
+	body   any        // marshalled as JSON; nil for no body
+}
+
+// envelope is the wrapper of a single-object response: {"object", "data"}.
+type envelope[T any] struct {
+	Object string `json:"object"`
+	Data   *T     `json:"data"`
+}
+
+func (e *envelope[T]) check() error {
+	if e.Data == nil {
+		return errors.New(`the response has no "data" object`)
+	}
+	return nil
+}
+
+// checker is a decoded response that can tell it is incomplete.
+type checker interface{ check() error }
+
+// getObject makes a call whose response wraps one object, and returns it.
+func getObject[T any](ctx context.Context, c *Client, cfg *config, r request) (*T, error) {
+	var env envelope[T]
+	if err := c.do(ctx, cfg, r, &env); err != nil {
+		return nil, err
+	}
+	return env.Data, nil
+}
+
+// do sends r, retrying as configured, and decodes a 2xx body into out. Every
+// failure after validation is an *Error.
+func (c *Client) do(ctx context.Context, cfg *config, r request, out any) error {
+	var body []byte
+	if r.body != nil {
+		var err error
+		if body, err = json.Marshal(r.body); err != nil {
+			return fmt.Errorf("justap: encode request: %w", err)
+		}
+	}
+	target := cfg.baseURL + r.path
+	if len(r.query) > 0 {
+		target += "?" + r.query.Encode()
+	}
+	hc := cfg.httpClient
+	if hc == nil {
+		hc = defaultHTTPClient()
+	}
+	path := "/" + r.path
+
+	for attempt := 1; ; attempt++ {
+		res := c.attempt(ctx, cfg, hc, r.method, target, body, out)
+		c.log(ctx, cfg, r.method, path, attempt, res)
+		if res.err == nil {
+			return nil
+		}
+		e := res.err
+		e.Method, e.Path, e.Attempts = r.method, path, attempt
+		if attempt > cfg.maxRetries || !res.retry || ctx.Err() != nil {
+			return withCause(e, ctx.Err())
+		}
+		wait, ok := cfg.backoff(attempt, res.retryAfter)
+		if !ok {
+			return e
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return withCause(e, err)
+		}
+	}
+}
+
+// withCause adds the context's error to e's cause unless it is there, so
+// errors.Is(err, context.DeadlineExceeded) holds when the deadline ended the
+// call, wherever it struck.
+func withCause(e *Error, ctxErr error) *Error {
+	if ctxErr != nil && !errors.Is(e.Err, ctxErr) {
+		e.Err = errors.Join(e.Err, ctxErr)
+	}
+	return e
+}
+
+// result is the outcome of one attempt.
+type result struct {
+	status     int
+	requestID  string
+	duration   time.Duration
+	err        *Error        // nil on success
+	retry      bool          // the failure may pass on another attempt
+	retryAfter time.Duration // the server's Retry-After, or -1
+}
+
+// attempt sends the request once and reads the response.
+func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, method, target string, body []byte, out any) (res result) {
+	res.retryAfter = -1
+	start := time.Now()
+	defer func() { res.duration = time.Since(start) }()
+
+	actx := ctx
+	if cfg.requestTimeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, cfg.requestTimeout)
+		defer cancel()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, method, target, rd)
+	if err != nil {
+		res.err = &Error{Message: "cannot build the request", Err: err}
+		return res
+	}
+	h := req.Header
+	h["X-Justap-Api-Key"] = []string{cfg.apiKey.v}
+	h["Accept"] = []string{"application/json"}
+	h["User-Agent"] = []string{cfg.userAgent}
+	if body != nil {
+		h["Content-Type"] = []string{"application/json"}
+	}
+	if cfg.sign != nil {
+		if err := cfg.sign(h, body); err != nil {
+			res.err = &Error{Message: "cannot sign the request", Err: err}
+			return res
+		}
+	}
+
+	resp, err := hc.Do(req)
+	if err != nil {
+		res.err = &Error{Message: "the request failed before a response arrived", Err: unwrapURLError(err)}
+		res.retry = retryableTransportError(ctx, err)
+		return res
+	}
+	defer resp.Body.Close()
+	res.status = resp.StatusCode
+	res.requestID = requestID(resp.Header)
+
+	data, err := readBody(resp, cfg.maxResponseBytes)
+	if err != nil {
+		e := newResponseError(resp, data)
+		e.Err = err
+		if errors.Is(err, errTooLarge) {
+			e.class = ErrMalformedResponse
+			e.Message = "the response body is larger than the limit (see WithMaxResponseBytes)"
+		} else {
+			e.class = ErrNoResponse
+			e.Message = "the response body was cut off"
+			res.retry = retryableTransportError(ctx, err)
+		}
+		res.err = e
+		return res
+	}
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		res.err = newResponseError(resp, data)
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			res.retry = true
+			res.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return res
+	}
+
+	if err := json.Unmarshal(data, out); err == nil {
+		if ck, ok := out.(checker); ok {
+			err = ck.check()
+		}
+		if err == nil {
+			return res
+		}
+		res.err = malformed(resp, data, err)
+	} else {
+		res.err = malformed(resp, data, err)
+	}
+	return res
+}
+
+func malformed(resp *http.Response, data []byte, err error) *Error {
+	return &Error{
+		StatusCode: resp.StatusCode,
+		RequestID:  requestID(resp.Header),
+		Message:    "cannot decode the response: " + err.Error(),
+		Body:       bytes.Clone(data[:min(len(data), maxErrorBody)]),
+		Err:        err,
+		class:      ErrMalformedResponse,
+	}
+}
+
+var errTooLarge = errors.New("response body too large")
+
+// readBody reads the whole body, up to limit bytes.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	n := int64(512)
+	if cl := resp.ContentLength; cl > 0 && cl <= limit {
+		n = cl + 1 // +1 so the read that finds EOF needs no growth
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return buf.Bytes(), err
+	}
+	if int64(buf.Len()) > limit {
+		return buf.Bytes()[:limit], errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// unwrapURLError drops the *url.Error layer, whose text repeats the URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// retryableTransportError reports whether a failure to get (or finish
+// reading) a response is worth another attempt: not when the caller's
+// context is done, and not when the server's certificate was refused.
+func retryableTransportError(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var (
+		unknownAuthority *x509.UnknownAuthorityError
+		invalidCert      x509.CertificateInvalidError
+		hostname         x509.HostnameError
+		verify           *tls.CertificateVerificationError
+		recordHeader     tls.RecordHeaderError
+	)
+	if errors.As(err, &unknownAuthority) || errors.As(err, &invalidCert) || errors.As(err, &hostname) ||
+		errors.As(err, &verify) || errors.As(err, &recordHeader) {
+		return false
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return false
+	}
+	return true
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP
+// date. It returns -1 when there is none or it cannot be read.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return -1
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s < 0 {
+			return -1
+		}
+		if s > int64(24*time.Hour/time.Second) {
+			s = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return -1
+}
+
+// backoff returns the wait before the next attempt after the given number
+// of attempts, and false when the server's Retry-After exceeds the cap.
+func (cfg *config) backoff(attempts int, retryAfter time.Duration) (time.Duration, bool) {
+	if retryAfter >= 0 {
+		return retryAfter, retryAfter <= cfg.maxRetryWait
+	}
+	ceiling := cfg.retryMaxDelay
+	if shift := attempts - 1; shift < 32 {
+		if d := cfg.retryBaseDelay << shift; d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	// Full jitter: a uniform wait in [0, ceiling].
+	return rand.N(ceiling + 1), true
+}
+
+// sleep waits for d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// log writes the debug record of one attempt.
+func (c *Client) log(ctx context.Context, cfg *config, method, path string, attempt int, res result) {
+	l := cfg.logger
+	if l == nil || !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", method),
+		slog.String("path", path),
+		slog.Int("status", res.status),
+		slog.Int("attempt", attempt),
+		slog.Duration("duration", res.duration),
+	}
+	if res.requestID != "" {
+		attrs = append(attrs, slog.String("request_id", res.requestID))
+	}
+	if res.err != nil {
+		msg := res.err.Message
+		if res.err.Err != nil {
+			msg = res.err.Err.Error()
+		}
+		attrs = append(attrs, slog.String("error", msg), slog.Bool("retry", res.retry))
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, "justap request", attrs...)
+}
+
+// escapeID makes an id one path segment. Ids are chosen by the server, but
+// an id is never allowed to be a path: "/" and every other reserved byte
+// are escaped, and "." or ".." are refused by the callers' validation.
+func escapeID(id string) string { return url.PathEscape(id) }
+
+// checkID validates an id that goes into a path.
+func checkID(field, id string) error {
+	switch id {
+	case "":
+		return invalid(field, "is required")
+	case ".", "..":
+		return invalid(field, "must be an id, not a path segment like "+strconv.Quote(id))
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+// Package justap is a client for Justap's charges and refunds API: create
+// a charge, read it back, list charges, reverse an unpaid one, refund a paid
+// one, read and list refunds.
+//
+//	c, err := justap.NewClient(os.Getenv("JUSTAP_API_KEY"),
+//		justap.WithBaseURL(justap.HostedBaseURL),
+//		justap.WithAppID("app_…"))
+//	ch, err := c.Charges.Create(ctx, &justap.ChargeCreateParams{
+//		MerchantTradeID: "order-1001",
+//		Amount:          justap.Amount(1999), // ¥19.99
+//		Channel:         justap.ChannelAlipayQR,
+//		Subject:         "T-shirt",
+//		Body:            "One T-shirt, size M",
+//		ClientIP:        "203.0.113.7",
+//	})
+//	// show ch.Extra.AlipayQR.QRCode to the customer
+//
+// # Money
+//
+// Amounts are of type Amount, an exact int64 count of fen (Amount(1) is
+// ¥0.01). On the wire Justap writes yuan with decimals; Amount writes and
+// reads that text digit by digit, never through a float, so ¥131072.01 is
+// sent as 131072.01 and not 131072.02. Every amount is yuan on the wire,
+// refund amounts included (Justap's spec prose says fen for refunds, but
+// its own plugins and webhooks use yuan).
+//
+// # Validation
+//
+// Every method checks its input before sending anything: a missing required
+// field, an amount that is not positive, an unknown channel, a merchant id
+// over 32 characters, a refund description over 255 characters, an empty id
+// or a page size outside 1–100 is returned as a *ValidationError naming the
+// field. Parameters are never modified.
+//
+// # App ids
+//
+// The app_id of a call is the params' AppID if set, else the call's
+// WithAppID option, else the client's WithAppID.
+//
+// # Errors
+//
+// Every call that was sent and failed returns a *Error: the HTTP status,
+// the server's code, message and request id, the number of attempts, and
+// the cause. Use errors.Is with ErrNotFound, ErrAuthentication,
+// ErrPermission, ErrInvalidRequest, ErrConflict, ErrRateLimited, ErrServer,
+// ErrNoResponse and ErrMalformedResponse to branch on the kind of failure.
+//
+// # Retries and idempotency
+//
+// A call is retried (twice by default, see WithMaxRetries) when no response
+// arrived (connection refused or reset, a response cut off, a per-attempt
+// timeout) and on HTTP 429, 500, 502, 503 and 504. It is never retried on
+// other statuses, after the context is done, or when the server's TLS
+// certificate is refused. Waits between attempts grow exponentially with
+// full jitter, honour Retry-After (seconds or a date) up to WithMaxRetryWait,
+// and end as soon as the context does.
+//
+// Retrying a create is safe, and this is why: each retry sends the same
+// body, byte for byte, and that body carries the merchant's idempotency key,
+// MerchantTradeID for charges and MerchantRefundID for refunds. Justap
+// refuses a second charge or refund with a key it has seen, so a retry
+// after a lost response can never move money twice. Such a retry may
+// therefore end in ErrConflict: the first attempt did create the object;
+// read it back (List with MerchantTradeID, or the charge's refunds).
+// Reverse is safe to retry because reversing twice is reversing once.
+//
+// # Listing
+//
+// Lists are newest first and paged by cursor: StartingAfter gives the next
+// (older) page, EndingBefore the previous (newer) one. Without a Created…
+// bound, Justap returns only about the last month of charges: set
+// CreatedGTE to reach further back. Filters left unset are not sent
+// (Justap's published spec gives them defaults of false; sending those would
+// silently hide most charges).
+//
+// # Wire formats
+//
+// int64 values are read from JSON numbers or strings (grpc-gateway writes
+// them as strings); times from RFC 3339 text or Unix seconds, with absent,
+// null, "", "0" and 0 all meaning the zero time. Unknown channels and
+// unknown fields decode without error, and channel extras this package does
+// not type are kept as raw JSON and sent back unchanged.
+//
+// # Secrets
+//
+// The API key is sent in the X-Justap-Api-Key header and nowhere else: it
+// is not in errors, log records, or the fmt output of any value of this
+// package.
+package justap

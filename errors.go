@@ -1,0 +1,276 @@
+package justap
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Categories of failure, for errors.Is. An *Error matches each category
+// that its HTTP status or its server code places it in:
+//
+//	if errors.Is(err, justap.ErrNotFound) { … }
+var (
+	// ErrNotFound: the charge or refund does not exist (404, gRPC 5).
+	ErrNotFound = errors.New("justap: not found")
+	// ErrAuthentication: the API key or the request signature was refused
+	// (401, gRPC 16).
+	ErrAuthentication = errors.New("justap: authentication failed")
+	// ErrPermission: the key may not do this, or not for this app (403, gRPC 7).
+	ErrPermission = errors.New("justap: permission denied")
+	// ErrInvalidRequest: the server rejected the request's content (400,
+	// 422, gRPC 3, 9, 11). Sending it again unchanged will fail again.
+	ErrInvalidRequest = errors.New("justap: invalid request")
+	// ErrConflict: the object exists already (a merchant_trade_id or
+	// merchant_refund_id used before) or its state forbids the operation
+	// (409, gRPC 6, 10).
+	ErrConflict = errors.New("justap: conflict")
+	// ErrRateLimited: too many requests (429, gRPC 8).
+	ErrRateLimited = errors.New("justap: rate limited")
+	// ErrServer: the server or a proxy in front of it failed, or is
+	// unavailable (5xx, gRPC 13, 14, 4). Usually temporary.
+	ErrServer = errors.New("justap: server error")
+	// ErrNoResponse: no HTTP response arrived (connection refused or reset,
+	// timeout, cancelled context). The request may or may not have been
+	// processed.
+	ErrNoResponse = errors.New("justap: no response")
+	// ErrMalformedResponse: a response arrived but could not be read as the
+	// API's JSON (a truncated body, the wrong shape, a body over the size
+	// limit, or a success without its object).
+	ErrMalformedResponse = errors.New("justap: malformed response")
+)
+
+// Error is the error of every call that was sent and failed: the server
+// answered with an error status, the answer could not be read, or no answer
+// came. Match it with errors.As, and its category with errors.Is and the
+// Err… sentinels.
+//
+// A call that fails validation is never sent; it returns a *ValidationError.
+type Error struct {
+	Method string // HTTP method of the call
+	Path   string // path of the call, below the base URL
+
+	// StatusCode is the HTTP status of the last response, or 0 when no
+	// response arrived.
+	StatusCode int
+	// Code is the server's error code: the gRPC code of a google.rpc.Status
+	// body (3 invalid argument, 5 not found, 6 already exists, …), or a
+	// numeric error_code. 0 when the body had none.
+	Code int
+	// Reason is the server's symbolic reason (error_reason, or an
+	// error_code that is not a number), when it gave one.
+	Reason string
+	// Message is the server's message, or a description of what went wrong
+	// when the server gave none.
+	Message string
+	// RequestID is the response's request id header, for Justap support.
+	RequestID string
+	// Attempts is how many times the request was sent.
+	Attempts int
+	// Body is the start of the response body (at most 4 KiB), as received.
+	Body []byte
+	// Err is the underlying cause when there is one: a transport error, the
+	// context's error, or a decoding error.
+	Err error
+
+	// class is ErrNoResponse or ErrMalformedResponse when the failure is
+	// one of those without the status saying so (a body cut off mid-way).
+	class error
+}
+
+// maxErrorBody bounds the bytes of a response body kept in an Error.
+const maxErrorBody = 4 << 10
+
+// Error describes the failure, what the server said, and what to try.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("justap: ")
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.Path)
+	b.WriteString(": ")
+	if e.StatusCode != 0 {
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		if t := http.StatusText(e.StatusCode); t != "" {
+			b.WriteByte(' ')
+			b.WriteString(t)
+		}
+	} else {
+		b.WriteString("no response")
+	}
+	if e.Code != 0 {
+		b.WriteString(" (code ")
+		b.WriteString(strconv.Itoa(e.Code))
+		b.WriteByte(')')
+	}
+	if e.Reason != "" {
+		b.WriteString(" [")
+		b.WriteString(e.Reason)
+		b.WriteByte(']')
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil && (e.Message == "" || !strings.Contains(e.Message, e.Err.Error())) {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	if e.Attempts > 1 {
+		b.WriteString(" (after ")
+		b.WriteString(strconv.Itoa(e.Attempts))
+		b.WriteString(" attempts)")
+	}
+	if e.RequestID != "" {
+		b.WriteString(" request_id=")
+		b.WriteString(e.RequestID)
+	}
+	if h := e.hint(); h != "" {
+		b.WriteString(" — ")
+		b.WriteString(h)
+	}
+	return b.String()
+}
+
+// hint says what the caller can do about the failure.
+func (e *Error) hint() string {
+	switch {
+	case e.Is(ErrAuthentication):
+		return "check the API key, and the signing key if requests are signed"
+	case e.Is(ErrPermission):
+		return "check that the key belongs to this app_id"
+	case e.Is(ErrNotFound):
+		return "check the id and the app_id"
+	case e.Is(ErrConflict):
+		return "the merchant id is taken or the object's state forbids this; read the object back before retrying"
+	case e.Is(ErrRateLimited):
+		return "slow down, or raise WithMaxRetries"
+	case e.Is(ErrNoResponse), e.Is(ErrServer):
+		return "the outcome is unknown; retrying with the same merchant id is safe"
+	}
+	return ""
+}
+
+// Unwrap returns the underlying cause, so errors.Is(err,
+// context.DeadlineExceeded) holds when the deadline ended the call.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether e falls in the category target, one of the Err…
+// sentinels of this package.
+func (e *Error) Is(target error) bool {
+	s, c := e.StatusCode, e.Code
+	switch target {
+	case ErrNotFound:
+		return s == http.StatusNotFound || c == 5
+	case ErrAuthentication:
+		return s == http.StatusUnauthorized || c == 16
+	case ErrPermission:
+		return s == http.StatusForbidden || c == 7
+	case ErrInvalidRequest:
+		return s == http.StatusBadRequest || s == http.StatusUnprocessableEntity || c == 3 || c == 9 || c == 11
+	case ErrConflict:
+		return s == http.StatusConflict || c == 6 || c == 10
+	case ErrRateLimited:
+		return s == http.StatusTooManyRequests || c == 8
+	case ErrServer:
+		return s >= 500 || c == 13 || c == 14 || c == 4
+	case ErrNoResponse:
+		return s == 0 || e.class == ErrNoResponse
+	case ErrMalformedResponse:
+		return e.class == ErrMalformedResponse
+	}
+	return false
+}
+
+// Temporary reports whether sending the same request again later may
+// succeed: no response came, the server failed, or the rate limit was hit.
+func (e *Error) Temporary() bool {
+	return e.Is(ErrNoResponse) || e.Is(ErrServer) || e.Is(ErrRateLimited)
+}
+
+// apiErrorBody is either error shape Justap answers with.
+type apiErrorBody struct {
+	// google.rpc.Status
+	Code    json.RawMessage `json:"code"`
+	Message string          `json:"message"`
+	// the other services' shape
+	ErrorCode    json.RawMessage `json:"error_code"`
+	ErrorMessage string          `json:"error_message"`
+	ErrorReason  string          `json:"error_reason"`
+}
+
+// newResponseError builds the Error of a non-2xx response from its body,
+// whatever shape (or none) the body has.
+func newResponseError(resp *http.Response, body []byte) *Error {
+	e := &Error{
+		StatusCode: resp.StatusCode,
+		RequestID:  requestID(resp.Header),
+		Body:       bytes.Clone(body[:min(len(body), maxErrorBody)]),
+	}
+	var eb apiErrorBody
+	if json.Unmarshal(body, &eb) == nil {
+		e.Message = eb.Message
+		if e.Message == "" {
+			e.Message = eb.ErrorMessage
+		}
+		e.Reason = eb.ErrorReason
+		for _, raw := range []json.RawMessage{eb.Code, eb.ErrorCode} {
+			if len(raw) == 0 || e.Code != 0 {
+				continue
+			}
+			if n, err := parseInt64JSON(raw); err == nil {
+				e.Code = int(n)
+			} else if e.Reason == "" {
+				var s string
+				if json.Unmarshal(raw, &s) == nil {
+					e.Reason = s
+				}
+			}
+		}
+	}
+	if e.Message == "" {
+		e.Message = describeBody(resp.Header.Get("Content-Type"), body)
+	}
+	return e
+}
+
+// describeBody words a body that is not an API error, such as a proxy's
+// HTML page or an empty 503.
+func describeBody(contentType string, body []byte) string {
+	switch {
+	case len(bytes.TrimSpace(body)) == 0:
+		return "empty response body"
+	case strings.Contains(contentType, "html") || bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")):
+		return "non-JSON response (HTML), likely from a proxy in front of the gateway"
+	}
+	return "response body is not a Justap error"
+}
+
+// requestID reads the request id a gateway or proxy put on the response.
+func requestID(h http.Header) string {
+	for _, k := range [...]string{"X-Request-Id", "X-Justap-Request-Id", "Request-Id", "X-Trace-Id"} {
+		if v := h.Get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// ValidationError reports a request that was not sent because a parameter
+// is missing or out of range. Field names the parameter as a Go field of the
+// params type, such as "ChargeCreateParams.Amount".
+type ValidationError struct {
+	Field  string // the parameter, as Type.Field
+	Reason string // what is wrong with it, and what is allowed
+}
+
+func (e *ValidationError) Error() string {
+	return "justap: invalid " + e.Field + ": " + e.Reason + " (the request was not sent)"
+}
+
+func invalid(field, reason string) *ValidationError {
+	return &ValidationError{Field: field, Reason: reason}
+}

@@ -1,0 +1,3 @@
+module github.com/justap-go/justap
+
+go 1.24

@@ -1,0 +1,198 @@
+package justap
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"unicode/utf8"
+)
+
+// maxRefundDescription is the longest refund description, in characters.
+const maxRefundDescription = 255
+
+// RefundCreateParams describes a refund of a paid charge.
+//
+// The amount is explicit on purpose: set Amount for a partial (or exact)
+// refund, or FullRefund to refund whatever is left of the charge. A zero
+// Amount without FullRefund is refused, so that a computed amount of zero
+// can never turn into a full refund.
+type RefundCreateParams struct {
+	AppID    string
+	ChargeID string
+	// MerchantRefundID is the merchant's own refund number, unique, at most
+	// 32 characters. It is the idempotency key of the refund: reuse the same
+	// id when retrying, and a retry can never refund twice.
+	MerchantRefundID string
+	// Description says why, at most 255 characters. Required.
+	Description string
+	// Amount is how much to refund; must be greater than zero unless
+	// FullRefund is set.
+	Amount Amount
+	// FullRefund refunds the rest of the charge; Amount must then be zero.
+	FullRefund bool
+
+	Metadata         map[string]string
+	NotifyURL        string // where Justap posts this refund's events
+	NotificationArea string // country code of the notification area, default "CN"
+	// Extra is the channel's refund input, sent as given.
+	Extra json.RawMessage
+}
+
+// refundCreateBody is the wire form of RefundCreateParams.
+type refundCreateBody struct {
+	AppID            string            `json:"app_id"`
+	ChargeID         string            `json:"charge_id"`
+	MerchantRefundID string            `json:"merchant_refund_id"`
+	Description      string            `json:"description"`
+	Amount           *refundMoney      `json:"amount,omitempty"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+	NotifyURL        string            `json:"notify_url,omitempty"`
+	NotificationArea string            `json:"notification_area,omitempty"`
+	Extra            json.RawMessage   `json:"extra,omitempty"`
+}
+
+// wire validates p and returns its wire form. p is not modified.
+func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
+	const t = "RefundCreateParams."
+	if p == nil {
+		return nil, invalid("RefundCreateParams", "is nil")
+	}
+	if p.AppID != "" {
+		appID = p.AppID
+	}
+	if appID == "" {
+		return nil, invalid(t+"AppID", "is required (set it, or use WithAppID on the client or the call)")
+	}
+	if err := checkID(t+"ChargeID", p.ChargeID); err != nil {
+		return nil, err
+	}
+	if err := checkMerchantID(t+"MerchantRefundID", p.MerchantRefundID); err != nil {
+		return nil, err
+	}
+	switch n := utf8.RuneCountInString(p.Description); {
+	case n == 0:
+		return nil, invalid(t+"Description", "is required")
+	case n > maxRefundDescription:
+		return nil, invalid(t+"Description", "is "+strconv.Itoa(n)+" characters long; at most 255 are allowed")
+	}
+	var amount *refundMoney
+	switch {
+	case p.Amount < 0:
+		return nil, invalid(t+"Amount", "must not be negative, got "+p.Amount.String()+" yuan")
+	case p.FullRefund && p.Amount != 0:
+		return nil, invalid(t+"Amount", "must be zero when FullRefund is set")
+	case !p.FullRefund && p.Amount == 0:
+		return nil, invalid(t+"Amount", "must be greater than zero; set FullRefund to refund the whole rest")
+	case !p.FullRefund:
+		m := refundMoney(p.Amount)
+		amount = &m
+	}
+	if len(p.Extra) > 0 && !json.Valid(p.Extra) {
+		return nil, invalid(t+"Extra", "is not valid JSON")
+	}
+	return &refundCreateBody{
+		AppID:            appID,
+		ChargeID:         p.ChargeID,
+		MerchantRefundID: p.MerchantRefundID,
+		Description:      p.Description,
+		Amount:           amount,
+		Metadata:         p.Metadata,
+		NotifyURL:        p.NotifyURL,
+		NotificationArea: p.NotificationArea,
+		Extra:            p.Extra,
+	}, nil
+}
+
+// Create refunds a paid charge, in full or in part, and returns the refund.
+// The refund may still be in progress (Status "refunding"); read it again
+// with Get to follow it.
+//
+// Create is retried on failures where the outcome is unknown:
+// MerchantRefundID makes that safe.
+func (s *RefundsService) Create(ctx context.Context, params *RefundCreateParams, opts ...Option) (*Refund, error) {
+	cfg, err := s.client.callConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	body, err := params.wire(cfg.appID)
+	if err != nil {
+		return nil, err
+	}
+	return getObject[Refund](ctx, s.client, cfg, request{
+		method: http.MethodPost, path: "transaction/v1/refunds", body: body,
+	})
+}
+
+// Get returns one refund of a charge.
+func (s *RefundsService) Get(ctx context.Context, chargeID, refundID string, opts ...Option) (*Refund, error) {
+	if err := checkID("chargeID", chargeID); err != nil {
+		return nil, err
+	}
+	if err := checkID("refundID", refundID); err != nil {
+		return nil, err
+	}
+	cfg, err := s.client.callConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return getObject[Refund](ctx, s.client, cfg, request{
+		method: http.MethodGet,
+		path:   refundsPath(chargeID) + "/" + escapeID(refundID),
+		query:  appQuery(cfg.appID),
+	})
+}
+
+func refundsPath(chargeID string) string {
+	return "transaction/v1/charges/" + escapeID(chargeID) + "/refunds"
+}
+
+// RefundListParams pages through a charge's refunds.
+type RefundListParams struct {
+	AppID string
+	// Limit is the page size, 1 to 100; 0 leaves it to the server.
+	Limit int
+	// StartingAfter lists the refunds after the refund with this id (the
+	// next page); EndingBefore those before it (the previous page).
+	StartingAfter string
+	EndingBefore  string
+}
+
+func (p *RefundListParams) query(appID string) (url.Values, error) {
+	if p == nil {
+		p = &RefundListParams{}
+	}
+	if p.AppID != "" {
+		appID = p.AppID
+	}
+	if err := checkLimit("RefundListParams.Limit", p.Limit); err != nil {
+		return nil, err
+	}
+	q := appQuery(appID)
+	if q == nil {
+		q = url.Values{}
+	}
+	setCursor(q, p.Limit, p.StartingAfter, p.EndingBefore)
+	return q, nil
+}
+
+// List returns one page of a charge's refunds. To walk every page, use All.
+func (s *RefundsService) List(ctx context.Context, chargeID string, params *RefundListParams, opts ...Option) (*RefundList, error) {
+	if err := checkID("chargeID", chargeID); err != nil {
+		return nil, err
+	}
+	cfg, err := s.client.callConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	q, err := params.query(cfg.appID)
+	if err != nil {
+		return nil, err
+	}
+	var l RefundList
+	if err := s.client.do(ctx, cfg, request{method: http.MethodGet, path: refundsPath(chargeID), query: q}, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
