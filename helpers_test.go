@@ -1,0 +1,109 @@
+package justap_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/justap-go/justap"
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests if any goroutine outlives them.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testAPIKey is the key setup's client sends; tests search output for it.
+const testAPIKey = "sk_test_SECRET0123456789abcdef"
+
+// testAppID is the default app of setup's client.
+const testAppID = "app_test_1"
+
+// apiPrefix is the path prefix of setup's base URL: a path built without
+// the base URL misses the mux and fails loudly.
+const apiPrefix = "/api"
+
+// setup returns a client pointed at an httptest server on loopback, and the
+// mux that serves it under apiPrefix. Retries are off unless opts turn
+// them on, so a handler's failure is seen once.
+func setup(t testing.TB, opts ...justap.Option) (*justap.Client, *http.ServeMux, *httptest.Server) {
+	t.Helper()
+	mux := http.NewServeMux()
+	api := http.NewServeMux()
+	api.Handle(apiPrefix+"/", http.StripPrefix(apiPrefix, mux))
+	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request outside the base URL: %s %s", r.Method, r.URL.EscapedPath())
+		http.Error(w, "outside the base URL", http.StatusBadGateway)
+	})
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	all := append([]justap.Option{
+		justap.WithBaseURL(srv.URL + apiPrefix),
+		justap.WithAppID(testAppID),
+		justap.WithMaxRetries(0),
+		justap.WithHTTPClient(srv.Client()),
+	}, opts...)
+	c, err := justap.NewClient(testAPIKey, all...)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return c, mux, srv
+}
+
+// testMethod checks the request's method.
+func testMethod(t testing.TB, r *http.Request, want string) {
+	t.Helper()
+	if r.Method != want {
+		t.Errorf("method = %s, want %s", r.Method, want)
+	}
+}
+
+// testQuery checks the request's whole query: every key, every value.
+func testQuery(t testing.TB, r *http.Request, want url.Values) {
+	t.Helper()
+	got := r.URL.Query()
+	if len(want) == 0 && len(got) == 0 {
+		return
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("query mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// testJSONBody checks the request body against want, a JSON document:
+// the same keys and the same values, numbers compared as their exact text.
+func testJSONBody(t testing.TB, r *http.Request, want string) {
+	t.Helper()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	if diff := cmp.Diff(decodeExact(t, []byte(want)), decodeExact(t, body)); diff != "" {
+		t.Errorf("body mismatch (-want +got):\n%s\nbody: %s", diff, body)
+	}
+}
+
+// decodeExact decodes JSON keeping numbers as their text.
+func decodeExact(t testing.TB, b []byte) any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("decode %q: %v", b, err)
+	}
+	return v
+}
+
+// writeJSON answers with status and a JSON body.
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
