@@ -54,31 +54,28 @@ func (a Amount) MarshalJSON() ([]byte, error) { return a.appendYuan(make([]byte,
 // UnmarshalJSON reads a JSON number or a JSON string holding a number of yuan
 // ("12.30"), exactly. null leaves the amount unchanged.
 func (a *Amount) UnmarshalJSON(b []byte) error {
-	v, err := decodeMoney(b, 2)
+	v, null, err := decodeMoney(b, 2)
 	if err != nil {
 		return fmt.Errorf("justap: amount %s: %w", truncate(b, 40), err)
 	}
-	if v != nil {
-		*a = Amount(*v)
+	if !null {
+		*a = Amount(v)
 	}
 	return nil
 }
 
 // decodeMoney decodes a JSON number or string of a decimal amount whose unit
 // is 10^-scale of the wire unit (scale 2: the wire says yuan, the result is
-// fen; scale 0: the wire already says fen). It returns nil for JSON null.
-func decodeMoney(b []byte, scale int) (*int64, error) {
+// fen; scale 0: the wire already says fen). null reports true for JSON null.
+func decodeMoney(b []byte, scale int) (v int64, null bool, err error) {
 	if string(b) == "null" {
-		return nil, nil
+		return 0, true, nil
 	}
 	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
 		b = b[1 : len(b)-1]
 	}
-	v, err := parseDecimal(string(b), scale)
-	if err != nil {
-		return nil, err
-	}
-	return &v, nil
+	v, err = parseDecimal(string(b), scale)
+	return v, false, err
 }
 
 var (

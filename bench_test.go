@@ -23,10 +23,10 @@ import (
 )
 
 const (
-	benchAPIKey   = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
-	benchAppID    = "app_1Gqj58ynP0mHeX1q"
-	benchPages    = 10  // pages of the list walked by BenchmarkChargeListAll
-	benchPageSize = 100 // charges per page
+	benchAPIKey  = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+	benchAppID   = "app_1Gqj58ynP0mHeX1q"
+	perfPages    = 10  // pages of the list walked by BenchmarkChargeListAll
+	perfPageSize = 100 // charges per page
 )
 
 // benchFen formats an amount of fen as the gateway writes yuan: a JSON
@@ -94,29 +94,29 @@ func benchChargeBody() []byte {
 	return []byte(`{"object":"Charge","data":` + benchChargeJSON(0) + `}`)
 }
 
-// benchListPage is page p (0-based) of the charge list: benchPageSize
+// benchListPage is page p (0-based) of the charge list: perfPageSize
 // charges, has_more on every page but the last.
 func benchListPage(p int) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"object":"ChargeList","data":[`)
-	for i := 0; i < benchPageSize; i++ {
+	for i := 0; i < perfPageSize; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(benchChargeJSON(p*benchPageSize + i))
+		b.WriteString(benchChargeJSON(p*perfPageSize + i))
 	}
-	fmt.Fprintf(&b, `],"has_more":%t}`, p < benchPages-1)
+	fmt.Fprintf(&b, `],"has_more":%t}`, p < perfPages-1)
 	return b.Bytes()
 }
 
 // benchServer serves create, get and list from prepared bytes. The list is
-// benchPages pages; starting_after names the last charge of a page.
+// perfPages pages; starting_after names the last charge of a page.
 func benchServer(b *testing.B) *httptest.Server {
 	b.Helper()
 	charge := benchChargeBody()
 	pages := map[string][]byte{"": benchListPage(0)}
-	for p := 1; p < benchPages; p++ {
-		last := fmt.Sprintf("ch_L%020d", 9000000-(p*benchPageSize-1))
+	for p := 1; p < perfPages; p++ {
+		last := fmt.Sprintf("ch_L%020d", 9000000-(p*perfPageSize-1))
 		pages[last] = benchListPage(p)
 	}
 	write := func(w http.ResponseWriter, body []byte) {
@@ -389,37 +389,29 @@ func BenchmarkChargeGet(b *testing.B) {
 	})
 }
 
-// BenchmarkChargeListAll walks all benchPages×benchPageSize charges, page
+// BenchmarkChargeListAll walks all perfPages×perfPageSize charges, page
 // by page, newest first.
 func BenchmarkChargeListAll(b *testing.B) {
 	srv := benchServer(b)
 	ctx := context.Background()
 	c := benchSDK(b, srv)
 	hc := srv.Client()
-	const total = benchPages * benchPageSize
+	const total = perfPages * perfPageSize
 
-	// The SDK side pages with List and StartingAfter (see BENCHMARKS.md).
 	sdkWalk := func() (n int, sum justap.Amount, err error) {
-		p := &justap.ChargeListParams{Limit: benchPageSize}
-		for {
-			l, err := c.Charges.List(ctx, p)
+		for ch, err := range c.Charges.All(ctx, &justap.ChargeListParams{Limit: perfPageSize}) {
 			if err != nil {
 				return n, sum, err
 			}
-			for _, ch := range l.Data {
-				n++
-				sum += ch.Amount
-			}
-			if !l.HasMore || len(l.Data) == 0 {
-				return n, sum, nil
-			}
-			p.StartingAfter = l.Data[len(l.Data)-1].ID
+			n++
+			sum += ch.Amount
 		}
+		return n, sum, nil
 	}
 	rawWalk := func() (n int, sum float64, err error) {
 		after := ""
 		for {
-			q := url.Values{"app_id": {benchAppID}, "limit": {strconv.Itoa(benchPageSize)}}
+			q := url.Values{"app_id": {benchAppID}, "limit": {strconv.Itoa(perfPageSize)}}
 			if after != "" {
 				q.Set("starting_after", after)
 			}
@@ -464,7 +456,7 @@ func BenchmarkChargeListAll(b *testing.B) {
 	})
 }
 
-// BenchmarkDecodeChargeList decodes one page of benchPageSize charges from
+// BenchmarkDecodeChargeList decodes one page of perfPageSize charges from
 // bytes, without the network.
 func BenchmarkDecodeChargeList(b *testing.B) {
 	page := benchListPage(0)
@@ -476,8 +468,8 @@ func BenchmarkDecodeChargeList(b *testing.B) {
 	if err := json.Unmarshal(page, &rl); err != nil {
 		b.Fatal(err)
 	}
-	if len(sl.Data) != benchPageSize || len(rl.Data) != benchPageSize {
-		b.Fatalf("decoded %d and %d charges, want %d", len(sl.Data), len(rl.Data), benchPageSize)
+	if len(sl.Data) != perfPageSize || len(rl.Data) != perfPageSize {
+		b.Fatalf("decoded %d and %d charges, want %d", len(sl.Data), len(rl.Data), perfPageSize)
 	}
 	for i := range sl.Data {
 		checkSame(b, sl.Data[i], rl.Data[i])

@@ -131,6 +131,20 @@ type chargeWire struct {
 
 // UnmarshalJSON decodes a charge in Justap's wire format.
 func (c *Charge) UnmarshalJSON(b []byte) error {
+	// A new charge (as in every response) takes the one-pass fast path,
+	// which declines anything it does not decode exactly as below.
+	if reflect.ValueOf(c).Elem().IsZero() {
+		if c.decodeFast(b) {
+			return nil
+		}
+		*c = Charge{}
+	}
+	return c.decodeReference(b)
+}
+
+// decodeReference decodes a charge with encoding/json: the reference the
+// fast path must match.
+func (c *Charge) decodeReference(b []byte) error {
 	type plain Charge
 	aux := struct {
 		*plain
@@ -139,7 +153,12 @@ func (c *Charge) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	w := &aux.chargeWire
+	c.setWire(&aux.chargeWire)
+	return nil
+}
+
+// setWire sets the fields of c that the wire carries in another form.
+func (c *Charge) setWire(w *chargeWire) {
 	c.TTL = time.Duration(w.TTL)
 	c.CreatedAt = time.Time(w.CreatedAt)
 	c.PaidAt = orTime(time.Time(w.PaidAt), time.Time(w.PaidTS))
@@ -147,7 +166,6 @@ func (c *Charge) UnmarshalJSON(b []byte) error {
 	c.ReversedAt = time.Time(w.ReversedAt)
 	c.ExpiresAt = time.Time(w.ExpiresAt)
 	c.ExpiredAt = time.Time(w.ExpiredTS)
-	return nil
 }
 
 // MarshalJSON encodes a charge in Justap's wire format (the form the
@@ -296,12 +314,12 @@ func (m refundMoney) MarshalJSON() ([]byte, error) {
 }
 
 func (m *refundMoney) UnmarshalJSON(b []byte) error {
-	v, err := decodeMoney(b, refundAmountScale)
+	v, null, err := decodeMoney(b, refundAmountScale)
 	if err != nil {
 		return fmt.Errorf("justap: refund amount %s: %w", truncate(b, 40), err)
 	}
-	if v != nil {
-		*m = refundMoney(*v)
+	if !null {
+		*m = refundMoney(v)
 	}
 	return nil
 }
@@ -361,14 +379,21 @@ func (d *seconds) UnmarshalJSON(b []byte) error {
 // number or a numeric string). Absent, null, "", "0" and 0 are the zero time.
 func decodeTime(b []byte) (time.Time, error) {
 	if len(b) >= 2 && b[0] == '"' {
-		s := string(b[1 : len(b)-1])
-		if s == "" || s == "0" {
+		q := b[1 : len(b)-1]
+		if len(q) == 0 || string(q) == "0" {
 			return time.Time{}, nil
 		}
-		if s[0] < '0' || s[0] > '9' || !strings.ContainsAny(s, "T-:") {
+		if q[0] < '0' || q[0] > '9' || !bytes.ContainsAny(q, "T-:") {
 			return unixTime(b)
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
+		// time.Time's UnmarshalText reads RFC 3339 from the bytes without
+		// the copy to a string that time.Parse needs; what it accepts,
+		// time.Parse(time.RFC3339Nano) reads to the same time.
+		var t time.Time
+		if t.UnmarshalText(q) == nil {
+			return t, nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, string(q))
 		if err != nil {
 			return time.Time{}, fmt.Errorf("justap: time %s: %w", truncate(b, 40), err)
 		}
@@ -678,6 +703,17 @@ func keysOf(t reflect.Type) map[string]bool {
 // decodeOpen decodes b into the typed fields of v (a pointer to a struct
 // type without JSON methods) and stores every key v does not name in other.
 func decodeOpen(b []byte, v any, other *map[string]json.RawMessage) error {
+	if rv := reflect.ValueOf(v).Elem(); rv.IsZero() {
+		if decodeOpenFast(b, rv, other) {
+			return nil
+		}
+		rv.SetZero()
+	}
+	return decodeOpenReference(b, v, other)
+}
+
+// decodeOpenReference is decodeOpen with encoding/json alone.
+func decodeOpenReference(b []byte, v any, other *map[string]json.RawMessage) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		return err
 	}
@@ -720,6 +756,14 @@ func encodeOpen(v any, other map[string]json.RawMessage) ([]byte, error) {
 // decodeTextFields decodes a flat JSON object into string fields, taking a
 // number's text where a string is expected. Other keys are ignored.
 func decodeTextFields(b []byte, fields map[string]*string) error {
+	if decodeTextFieldsFast(b, fields) {
+		return nil
+	}
+	return decodeTextFieldsReference(b, fields)
+}
+
+// decodeTextFieldsReference is decodeTextFields with encoding/json alone.
+func decodeTextFieldsReference(b []byte, fields map[string]*string) error {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(b, &all); err != nil {
 		return err
