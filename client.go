@@ -373,16 +373,17 @@ func (c *Client) do(ctx context.Context, cfg *config, r request, out any) error 
 	if hc == nil {
 		hc = defaultHTTPClient()
 	}
-	path := "/" + r.path
 
 	for attempt := 1; ; attempt++ {
 		res := c.attempt(ctx, cfg, hc, r.method, target, body, out)
-		c.log(ctx, cfg, r.method, path, attempt, res)
+		if cfg.logger != nil {
+			c.log(ctx, cfg, r.method, "/"+r.path, attempt, res)
+		}
 		if res.err == nil {
 			return nil
 		}
 		e := res.err
-		e.Method, e.Path, e.Attempts = r.method, path, attempt
+		e.Method, e.Path, e.Attempts = r.method, "/"+r.path, attempt
 		if attempt > cfg.maxRetries || !res.retry || ctx.Err() != nil {
 			return withCause(e, ctx.Err())
 		}
@@ -437,12 +438,15 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		res.err = &Error{Message: "cannot build the request", Err: err}
 		return res
 	}
-	h := req.Header
-	h["X-Justap-Api-Key"] = []string{cfg.apiKey.v}
-	h["Accept"] = []string{"application/json"}
-	h["User-Agent"] = []string{cfg.userAgent}
+	// One backing array for the header values, each value capped so that
+	// appending to one cannot overwrite the next.
+	h, v := req.Header, [...]string{cfg.apiKey.v, "application/json", cfg.userAgent, "application/json"}
+	vals := v[:]
+	h["X-Justap-Api-Key"] = vals[0:1:1]
+	h["Accept"] = vals[1:2:2]
+	h["User-Agent"] = vals[2:3:3]
 	if body != nil {
-		h["Content-Type"] = []string{"application/json"}
+		h["Content-Type"] = vals[3:4:4]
 	}
 	if cfg.sign != nil {
 		if err := cfg.sign(h, body); err != nil {
@@ -515,21 +519,36 @@ func malformed(resp *http.Response, data []byte, err error) *Error {
 
 var errTooLarge = errors.New("response body too large")
 
-// readBody reads the whole body, up to limit bytes.
+// readBody reads the whole body, up to limit bytes. With a Content-Length
+// it allocates once: the buffer has room for the body and the read that
+// finds EOF.
 func readBody(resp *http.Response, limit int64) ([]byte, error) {
 	n := int64(512)
 	if cl := resp.ContentLength; cl > 0 && cl <= limit {
-		n = cl + 1 // +1 so the read that finds EOF needs no growth
+		n = cl + 1
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, n))
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return buf.Bytes(), err
+	buf := make([]byte, 0, n)
+	for int64(len(buf)) <= limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := buf[len(buf):cap(buf)]
+		if left := limit + 1 - int64(len(buf)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		m, err := resp.Body.Read(room)
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
-	if int64(buf.Len()) > limit {
-		return buf.Bytes()[:limit], errTooLarge
+	if int64(len(buf)) > limit {
+		return buf[:limit], errTooLarge
 	}
-	return buf.Bytes(), nil
+	return buf, nil
 }
 
 // unwrapURLError drops the *url.Error layer, whose text repeats the URL.
