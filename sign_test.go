@@ -40,7 +40,7 @@ const (
 	testKeyPublic = "testdata/test-only-rsa2048-public.pem"
 )
 
-func readFile(t testing.TB, name string) []byte {
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {
@@ -51,7 +51,7 @@ func readFile(t testing.TB, name string) []byte {
 
 func testKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
-	k, err := justap.ParsePrivateKeyPEM(readFile(t, testKeyPKCS1))
+	k, err := justap.ParsePrivateKeyPEM(readTestdata(t, testKeyPKCS1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func secretTexts(t testing.TB) []string {
 	t.Helper()
 	out := justap.KeyMaterialForTest(testKey(t))
 	for _, name := range []string{testKeyPKCS1, testKeyPKCS8} {
-		for _, line := range strings.Split(string(readFile(t, name)), "\n") {
+		for _, line := range strings.Split(string(readTestdata(t, name)), "\n") {
 			if strings.HasPrefix(line, "-----") {
 				continue
 			}
@@ -139,15 +139,15 @@ func newVerifier(t testing.TB, pub *rsa.PublicKey, opts *justap.VerifierOptions)
 }
 
 const (
-	chargeJSON     = `{"object":"Charge","data":{"charge_id":"ch_1","amount":"0.01"}}`
-	refundJSON     = `{"object":"Refund","data":{"refund_id":"re_1","charge_id":"ch_1"}}`
-	chargeListJSON = `{"object":"ChargeList","data":[],"has_more":false}`
-	refundListJSON = `{"object":"RefundList","data":[],"has_more":false,"total":0}`
+	sigChargeJSON     = `{"object":"Charge","data":{"charge_id":"ch_1","amount":"0.01"}}`
+	sigRefundJSON     = `{"object":"Refund","data":{"refund_id":"re_1","charge_id":"ch_1"}}`
+	sigChargeListJSON = `{"object":"ChargeList","data":[],"has_more":false}`
+	sigRefundListJSON = `{"object":"RefundList","data":[],"has_more":false,"total":0}`
 )
 
-// routeAll serves the seven operations behind vh, checking each request
+// routeAllSigned serves the seven operations behind vh, checking each request
 // as the server receives it after verification.
-func routeAll(t testing.TB, mux *http.ServeMux, vh *verifying) {
+func routeAllSigned(t testing.TB, mux *http.ServeMux, vh *verifying) {
 	answer := func(method string, query url.Values, body, resp string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			testMethod(t, r, method)
@@ -159,39 +159,39 @@ func routeAll(t testing.TB, mux *http.ServeMux, vh *verifying) {
 		}
 	}
 	app := url.Values{"app_id": {testAppID}}
-	mux.HandleFunc("POST /transaction/v1/charges", vh.wrap(t, answer("POST", nil, chargeBody, chargeJSON)))
-	mux.HandleFunc("GET /transaction/v1/charges", vh.wrap(t, answer("GET", app, "", chargeListJSON)))
-	mux.HandleFunc("GET /transaction/v1/charges/{id}", vh.wrap(t, answer("GET", app, "", chargeJSON)))
-	mux.HandleFunc("POST /transaction/v1/charges/{id}/reverse", vh.wrap(t, answer("POST", app, "", chargeJSON)))
-	mux.HandleFunc("POST /transaction/v1/refunds", vh.wrap(t, answer("POST", nil, refundBody, refundJSON)))
-	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds", vh.wrap(t, answer("GET", app, "", refundListJSON)))
-	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds/{rid}", vh.wrap(t, answer("GET", app, "", refundJSON)))
+	mux.HandleFunc("POST /transaction/v1/charges", vh.wrap(t, answer("POST", nil, sigChargeBody, sigChargeJSON)))
+	mux.HandleFunc("GET /transaction/v1/charges", vh.wrap(t, answer("GET", app, "", sigChargeListJSON)))
+	mux.HandleFunc("GET /transaction/v1/charges/{id}", vh.wrap(t, answer("GET", app, "", sigChargeJSON)))
+	mux.HandleFunc("POST /transaction/v1/charges/{id}/reverse", vh.wrap(t, answer("POST", app, "", sigChargeJSON)))
+	mux.HandleFunc("POST /transaction/v1/refunds", vh.wrap(t, answer("POST", nil, sigRefundBody, sigRefundJSON)))
+	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds", vh.wrap(t, answer("GET", app, "", sigRefundListJSON)))
+	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds/{rid}", vh.wrap(t, answer("GET", app, "", sigRefundJSON)))
 }
 
-// The bodies that chargeParams and refundParams send.
+// The bodies that sigChargeParams and sigRefundParams send.
 const (
-	chargeBody = `{"app_id":"app_test_1","merchant_trade_id":"order-1","amount":0.01,"channel":"AlipayQR",` +
+	sigChargeBody = `{"app_id":"app_test_1","merchant_trade_id":"order-1","amount":0.01,"channel":"AlipayQR",` +
 		`"subject":"s","body":"b","client_ip":"127.0.0.1"}`
-	refundBody = `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1","description":"d","amount":0.01}`
+	sigRefundBody = `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1","description":"d","amount":0.01}`
 )
 
 var (
-	chargeParams = &justap.ChargeCreateParams{
+	sigChargeParams = &justap.ChargeCreateParams{
 		MerchantTradeID: "order-1", Amount: 1, Channel: justap.ChannelAlipayQR,
 		Subject: "s", Body: "b", ClientIP: "127.0.0.1",
 	}
-	refundParams = &justap.RefundCreateParams{
+	sigRefundParams = &justap.RefundCreateParams{
 		ChargeID: "ch_1", MerchantRefundID: "refund-1", Description: "d", Amount: 1,
 	}
 )
 
-// allOperations calls each of the seven operations once.
-func allOperations(ctx context.Context, c *justap.Client) []error {
-	_, e1 := c.Charges.Create(ctx, chargeParams)
+// allOperationsSigned calls each of the seven operations once.
+func allOperationsSigned(ctx context.Context, c *justap.Client) []error {
+	_, e1 := c.Charges.Create(ctx, sigChargeParams)
 	_, e2 := c.Charges.Get(ctx, "ch_1")
 	_, e3 := c.Charges.List(ctx, nil)
 	_, e4 := c.Charges.Reverse(ctx, "ch_1")
-	_, e5 := c.Refunds.Create(ctx, refundParams)
+	_, e5 := c.Refunds.Create(ctx, sigRefundParams)
 	_, e6 := c.Refunds.Get(ctx, "ch_1", "re_1")
 	_, e7 := c.Refunds.List(ctx, "ch_1", nil)
 	return []error{e1, e2, e3, e4, e5, e6, e7}
@@ -201,9 +201,9 @@ func TestSigningEveryOperation(t *testing.T) {
 	key := testKey(t)
 	c, mux, _ := setup(t, justap.WithPrivateKey(key))
 	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
-	routeAll(t, mux, vh)
+	routeAllSigned(t, mux, vh)
 
-	for i, err := range allOperations(context.Background(), c) {
+	for i, err := range allOperationsSigned(context.Background(), c) {
 		if err != nil {
 			t.Errorf("operation %d: %v", i+1, err)
 		}
@@ -255,8 +255,8 @@ func TestSigningUnsignedRefused(t *testing.T) {
 	key := testKey(t)
 	c, mux, _ := setup(t) // no WithPrivateKey
 	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
-	routeAll(t, mux, vh)
-	for i, err := range allOperations(context.Background(), c) {
+	routeAllSigned(t, mux, vh)
+	for i, err := range allOperationsSigned(context.Background(), c) {
 		if !errors.Is(err, justap.ErrAuthentication) {
 			t.Errorf("operation %d: err = %v, want ErrAuthentication", i+1, err)
 		}
@@ -273,10 +273,10 @@ func TestSigningUnsignedRefused(t *testing.T) {
 	}
 }
 
-// tamper changes the body on its way to the server, after signing.
-type tamper struct{ base http.RoundTripper }
+// tamperBody changes the body on its way to the server, after signing.
+type tamperBody struct{ base http.RoundTripper }
 
-func (tr tamper) RoundTrip(req *http.Request) (*http.Response, error) {
+func (tr tamperBody) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body == nil {
 		return tr.base.RoundTrip(req)
 	}
@@ -296,10 +296,10 @@ func TestSigningTamperedBodyRefused(t *testing.T) {
 	key := testKey(t)
 	c, mux, srv := setup(t, justap.WithPrivateKey(key))
 	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
-	routeAll(t, mux, vh)
+	routeAllSigned(t, mux, vh)
 
-	_, err := c.Charges.Create(context.Background(), chargeParams,
-		justap.WithHTTPClient(&http.Client{Transport: tamper{srv.Client().Transport}}))
+	_, err := c.Charges.Create(context.Background(), sigChargeParams,
+		justap.WithHTTPClient(&http.Client{Transport: tamperBody{srv.Client().Transport}}))
 	if !errors.Is(err, justap.ErrAuthentication) {
 		t.Fatalf("err = %v, want ErrAuthentication", err)
 	}
@@ -334,13 +334,13 @@ func TestSigningRetryIsSignedAfresh(t *testing.T) {
 			writeJSON(w, http.StatusServiceUnavailable, `{"code":14,"message":"try again"}`)
 			return
 		}
-		writeJSON(w, http.StatusOK, chargeJSON)
+		writeJSON(w, http.StatusOK, sigChargeJSON)
 	}
 	mux.HandleFunc("POST /transaction/v1/charges", handler)
 	mux.HandleFunc("POST /transaction/v1/charges/{id}/reverse", handler)
 
 	ctx := context.Background()
-	if _, err := c.Charges.Create(ctx, chargeParams); err != nil {
+	if _, err := c.Charges.Create(ctx, sigChargeParams); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	if _, err := c.Charges.Reverse(ctx, "ch_1"); err != nil {
@@ -380,7 +380,7 @@ func TestSigningKeyNeverInErrorsOrLogs(t *testing.T) {
 	c, mux, _ := setup(t, justap.WithPrivateKey(key), justap.WithLogger(logger),
 		justap.WithMaxRetries(1), justap.WithRetryBackoff(time.Millisecond, time.Millisecond))
 	mux.HandleFunc("GET /transaction/v1/charges/ok", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, chargeJSON)
+		writeJSON(w, http.StatusOK, sigChargeJSON)
 	})
 	mux.HandleFunc("GET /transaction/v1/charges/unauthorized", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, `{"code":16,"message":"bad signature"}`)
@@ -419,8 +419,8 @@ func TestSigningKeyNeverInErrorsOrLogs(t *testing.T) {
 	der := pemBytes(t, testKeyPKCS1)
 	der[len(der)/2] ^= 0xff
 	corrupt := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})
-	truncated := readFile(t, testKeyPKCS8)[:900]
-	for _, in := range [][]byte{corrupt, truncated, bytes.ReplaceAll(readFile(t, testKeyPKCS1), []byte("RSA PRIVATE"), []byte("EC PRIVATE"))} {
+	truncated := readTestdata(t, testKeyPKCS8)[:900]
+	for _, in := range [][]byte{corrupt, truncated, bytes.ReplaceAll(readTestdata(t, testKeyPKCS1), []byte("RSA PRIVATE"), []byte("EC PRIVATE"))} {
 		if _, err := justap.ParsePrivateKeyPEM(in); err == nil {
 			t.Errorf("ParsePrivateKeyPEM accepted a damaged key")
 		} else {
@@ -438,7 +438,7 @@ func TestSigningKeyNeverInErrorsOrLogs(t *testing.T) {
 // pemBytes returns the DER inside the first PEM block of a file.
 func pemBytes(t testing.TB, name string) []byte {
 	t.Helper()
-	b, _ := pem.Decode(readFile(t, name))
+	b, _ := pem.Decode(readTestdata(t, name))
 	if b == nil {
 		t.Fatalf("%s: no PEM block", name)
 		return nil
@@ -484,7 +484,7 @@ func TestWithPrivateKeyDoesNotModifyKey(t *testing.T) {
 	bare := &rsa.PrivateKey{PublicKey: k.PublicKey, D: k.D, Primes: k.Primes}
 	c, mux, _ := setup(t, justap.WithPrivateKey(bare))
 	vh := &verifying{v: newVerifier(t, &k.PublicKey, nil)}
-	routeAll(t, mux, vh)
+	routeAllSigned(t, mux, vh)
 	if _, err := c.Charges.Get(context.Background(), "ch_1"); err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +495,7 @@ func TestWithPrivateKeyDoesNotModifyKey(t *testing.T) {
 
 func TestParsePrivateKeyPEM(t *testing.T) {
 	want := testKey(t)
-	p1, p8 := readFile(t, testKeyPKCS1), readFile(t, testKeyPKCS8)
+	p1, p8 := readTestdata(t, testKeyPKCS1), readTestdata(t, testKeyPKCS8)
 	cert := []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 	for name, in := range map[string][]byte{
 		"PKCS#1":                  p1,
@@ -533,7 +533,7 @@ func TestParsePrivateKeyPEM(t *testing.T) {
 		{"empty", nil, "no PEM block found"},
 		{"garbage", []byte("not a key at all"), "no PEM block found"},
 		{"DER without PEM", pemBytes(t, testKeyPKCS1), "no PEM block found"},
-		{"public key only", readFile(t, testKeyPublic), `only PEM blocks of type "PUBLIC KEY"`},
+		{"public key only", readTestdata(t, testKeyPublic), `only PEM blocks of type "PUBLIC KEY"`},
 		{"legacy encrypted", pem.EncodeToMemory(legacy), "encrypted (Proc-Type: ENCRYPTED)"},
 		{"PKCS#8 encrypted", relabel(t, p8, "ENCRYPTED PRIVATE KEY"), "encrypted (ENCRYPTED PRIVATE KEY)"},
 		{"ECDSA PKCS#8", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecDER}), "*ecdsa.PrivateKey, not an RSA key"},
@@ -568,7 +568,7 @@ func relabel(t testing.TB, in []byte, typ string) []byte {
 func TestParsePublicKeyPEM(t *testing.T) {
 	key := testKey(t)
 	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
-	for name, in := range map[string][]byte{"PKIX": readFile(t, testKeyPublic), "PKCS#1": pkcs1} {
+	for name, in := range map[string][]byte{"PKIX": readTestdata(t, testKeyPublic), "PKCS#1": pkcs1} {
 		got, err := justap.ParsePublicKeyPEM(in)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -583,7 +583,7 @@ func TestParsePublicKeyPEM(t *testing.T) {
 	ecDER, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
 	for name, in := range map[string][]byte{
 		"empty":       nil,
-		"private key": readFile(t, testKeyPKCS1),
+		"private key": readTestdata(t, testKeyPKCS1),
 		"ECDSA":       pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecDER}),
 		"garbage":     []byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
 	} {
@@ -616,14 +616,14 @@ func signAt(t testing.TB, key *rsa.PrivateKey, body []byte, ts int64, nonce stri
 // nonceN is a valid nonce made from n.
 func nonceN(n int) string { return fmt.Sprintf("testNonce%023d", n) }
 
-// fakeClock is a settable clock for Verifier.
-type fakeClock struct {
+// sigClock is a settable clock for Verifier.
+type sigClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *sigClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *sigClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // TestVerifierKnownAnswer verifies the values computed with md5sum and
 // openssl (see sign_internal_test.go).
@@ -716,7 +716,7 @@ func TestVerifierRefuses(t *testing.T) {
 
 func TestVerifierReplay(t *testing.T) {
 	key := testKey(t)
-	clock := &fakeClock{t: time.Unix(1700000000, 0)}
+	clock := &sigClock{t: time.Unix(1700000000, 0)}
 	v := newVerifier(t, &key.PublicKey, &justap.VerifierOptions{Now: clock.Now, MaxClockSkew: time.Minute})
 	h := signAt(t, key, nil, 1700000000, nonceN(1))
 	if err := v.Verify(h, nil); err != nil {
@@ -769,7 +769,7 @@ func TestVerifierReplayConcurrent(t *testing.T) {
 func TestVerifierNonceCacheBounded(t *testing.T) {
 	key := testKey(t)
 	const t0 = 1700000000
-	clock := &fakeClock{t: time.Unix(t0, 0)}
+	clock := &sigClock{t: time.Unix(t0, 0)}
 	v := newVerifier(t, &key.PublicKey, &justap.VerifierOptions{Now: clock.Now, MaxClockSkew: time.Minute, MaxNonces: 2})
 	verify := func(ts int64, n int) error { return v.Verify(signAt(t, key, nil, ts, nonceN(n)), nil) }
 	for n := 1; n <= 2; n++ {
