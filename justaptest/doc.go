@@ -29,14 +29,15 @@
 // bodies, {"code": 5, "message": "…", "details": []}, with the HTTP status
 // grpc-gateway gives the code: 3 invalid argument and 9 failed
 // precondition → 400, 16 unauthenticated → 401, 7 permission denied → 403,
-// 5 not found → 404, 6 already exists → 409. Every response has an
-// X-Request-Id header (req_0000000001, …).
+// 5 not found → 404, 6 already exists → 409, 12 unimplemented (a method
+// the path does not take) → 501. Every API response has an X-Request-Id
+// header (req_0000000001, …).
 //
 // Request bodies are read as the gateway reads them (protobuf JSON): keys
 // in snake_case or lowerCamelCase, null as unset, unknown keys ignored, a
 // value of the wrong JSON type refused. Unknown query parameters are
-// ignored too (so Ping++'s created[gt] silently filters nothing, as on the
-// real gateway).
+// ignored too, as grpc-gateway ignores them: Ping++'s created[gt] silently
+// filters nothing.
 //
 // # Rules
 //
@@ -97,8 +98,7 @@
 //     object of the list (400, code 3, otherwise).
 //   - A charge's refunds list the same way, newest first, with "total".
 //
-// Requests are signed by no one: the fake does not check request
-// signatures.
+// The fake accepts signed requests but does not verify their signatures.
 //
 // # Ids, times and determinism
 //

@@ -73,6 +73,7 @@ type Fault struct {
 	// "/transaction/v1/charges/ch_0000000001/reverse".
 	Path string `json:"path,omitempty"`
 
+	// Kind is how the requests fail; the zero value is FaultStatus.
 	Kind FaultKind `json:"kind"`
 
 	// Status is the HTTP status of a FaultStatus, 200 to 599; 0 means 503.
