@@ -98,7 +98,11 @@
 //     object of the list (400, code 3, otherwise).
 //   - A charge's refunds list the same way, newest first, with "total".
 //
-// The fake accepts signed requests but does not verify their signatures.
+// Request signatures are ignored unless the fake has the merchant's public
+// key (WithPublicKey, or WithVerifier): then every API request must carry a
+// valid signature over its exact body, within the clock skew, with a nonce
+// not seen before, or it is refused with 401 (code 16) before it is routed,
+// so a client using justap.WithPrivateKey can be tested offline.
 //
 // # Ids, times and determinism
 //

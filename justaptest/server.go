@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/justap-go/justap"
 )
 
 // Default credentials of a fake. They are test credentials: the fake moves
@@ -44,6 +46,8 @@ type options struct {
 	now            func() time.Time
 	pendingRefunds bool
 	logger         *slog.Logger
+	verifier       *justap.Verifier // checks request signatures when set
+	err            error            // a mistake in the options
 }
 
 // WithAPIKey sets the API key the fake accepts (default DefaultAPIKey). A
@@ -112,13 +116,12 @@ type Handler struct {
 	reqSeq int64
 }
 
-// NewHandler returns a fake gateway with no charges.
+// NewHandler returns a fake gateway with no charges. It panics on an
+// unusable WithPublicKey or WithVerifier.
 func NewHandler(opts ...Option) *Handler {
-	o := options{apiKey: DefaultAPIKey, appID: DefaultAppID, now: time.Now}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
+	o := newOptions(opts)
+	if o.err != nil {
+		panic(o.err)
 	}
 	return &Handler{
 		opts:   o,
@@ -126,6 +129,16 @@ func NewHandler(opts ...Option) *Handler {
 		st:     newStore(),
 		counts: map[Op]int{},
 	}
+}
+
+func newOptions(opts []Option) options {
+	o := options{apiKey: DefaultAPIKey, appID: DefaultAppID, now: time.Now}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
 }
 
 // APIKey returns the API key the fake accepts.
@@ -159,10 +172,14 @@ type Server struct {
 }
 
 // NewServer starts a fake Justap gateway on a loopback port. With a non-nil
-// t, the server is closed when the test ends; with nil, call Close.
+// t, the server is closed when the test ends, and an unusable
+// WithPublicKey or WithVerifier fails the test; with nil, call Close.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	if t != nil {
 		t.Helper()
+		if o := newOptions(opts); o.err != nil {
+			t.Fatal(o.err)
+		}
 	}
 	h := NewHandler(opts...)
 	hs := httptest.NewServer(h)
@@ -347,8 +364,8 @@ func (h *Handler) serveAPI(r *http.Request, rt routed, body []byte, readErr erro
 }
 
 // authenticate is where every API request is checked before it is routed:
-// the API key now; a request signature check belongs here too.
-func (h *Handler) authenticate(r *http.Request, _ []byte) *apiError {
+// the API key, then the signature when the fake has a verifier.
+func (h *Handler) authenticate(r *http.Request, body []byte) *apiError {
 	got := r.Header.Get("X-Justap-Api-Key")
 	if got == "" {
 		return errorf(codeUnauthenticated, "missing API key: send it in the X-Justap-Api-Key header")
@@ -356,7 +373,7 @@ func (h *Handler) authenticate(r *http.Request, _ []byte) *apiError {
 	if subtle.ConstantTimeCompare([]byte(got), []byte(h.opts.apiKey)) != 1 {
 		return errorf(codeUnauthenticated, "invalid API key")
 	}
-	return nil
+	return h.verifySignature(r, body)
 }
 
 // run dispatches a routed, authenticated request. h.mu is held.
