@@ -355,11 +355,42 @@ func (e *envelope[T]) check() error {
 	if e.Data == nil {
 		return errors.New(`the response has no "data" object`)
 	}
+	if ck, ok := any(e.Data).(checker); ok {
+		return ck.check()
+	}
 	return nil
 }
 
 // checker is a decoded response that can tell it is incomplete.
 type checker interface{ check() error }
+
+// The checks below refuse a null in an array of objects, which would reach
+// the caller as a nil pointer (and a nil last item would break paging).
+
+func (c *Charge) check() error { return noNulls("refunds", c.Refunds) }
+
+func (l *ChargeList) check() error {
+	if err := noNulls("data", l.Data); err != nil {
+		return err
+	}
+	for i, c := range l.Data {
+		if err := c.check(); err != nil {
+			return fmt.Errorf("data[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (l *RefundList) check() error { return noNulls("data", l.Data) }
+
+func noNulls[T any](field string, items []*T) error {
+	for i, v := range items {
+		if v == nil {
+			return fmt.Errorf("%s[%d] is null", field, i)
+		}
+	}
+	return nil
+}
 
 // getObject makes a call whose response wraps one object, and returns it.
 func getObject[T any](ctx context.Context, c *Client, cfg *config, r request) (*T, error) {

@@ -98,6 +98,7 @@ type faultCase struct {
 	opts   []justap.Option // client options, after the defaults
 	call   []justap.Option // per-call options
 	create bool            // Charges.Create instead of Charges.Get
+	list   bool            // Charges.List instead of Charges.Get
 	// ctx, when set, is the call's context.
 	ctx func(t *testing.T) context.Context
 
@@ -398,6 +399,24 @@ func TestFaults(t *testing.T) {
 			wantAttempts: 1, wantStatus: 200, wantIs: []error{justap.ErrMalformedResponse},
 		},
 		{
+			name:         "a list with a null item",
+			handler:      status(200, `{"object":"ChargeList","data":[null],"has_more":true}`),
+			list:         true,
+			wantAttempts: 1, wantStatus: 200, wantMessage: "data[0] is null",
+			wantIs: []error{justap.ErrMalformedResponse},
+		},
+		{
+			name:         "a charge with a null refund",
+			handler:      status(200, `{"object":"Charge","data":{"charge_id":"ch_1","refunds":[{"refund_id":"re_1"},null]}}`),
+			wantAttempts: 1, wantStatus: 200, wantMessage: "refunds[1] is null",
+			wantIs: []error{justap.ErrMalformedResponse},
+		},
+		{
+			name:    "an empty list",
+			handler: status(200, `{"object":"ChargeList","data":[],"has_more":false}`),
+			list:    true, ok: true,
+		},
+		{
 			name: "a body over WithMaxResponseBytes",
 			opts: []justap.Option{justap.WithMaxResponseBytes(1 << 10)},
 			handler: func(_ *testing.T, w http.ResponseWriter, _ *http.Request, _ int) {
@@ -522,9 +541,12 @@ func runFault(t *testing.T, tc faultCase) {
 		got any
 		err error
 	)
-	if tc.create {
+	switch {
+	case tc.create:
 		got, err = c.Charges.Create(ctx, faultCreateParams("order-1"), tc.call...)
-	} else {
+	case tc.list:
+		got, err = c.Charges.List(ctx, nil, tc.call...)
+	default:
 		got, err = c.Charges.Get(ctx, "ch_1", tc.call...)
 	}
 
@@ -546,7 +568,7 @@ func runFault(t *testing.T, tc faultCase) {
 		if err != nil {
 			t.Fatalf("err = %v, want success", err)
 		}
-		if ch := got.(*justap.Charge); ch == nil || ch.ID != "ch_1" {
+		if ch, ok := got.(*justap.Charge); ok && (ch == nil || ch.ID != "ch_1") {
 			t.Fatalf("charge = %+v, want ch_1", ch)
 		}
 		return
@@ -578,8 +600,11 @@ func runFault(t *testing.T, tc faultCase) {
 		t.Errorf("RequestID = %q, want %q", e.RequestID, tc.wantRequestID)
 	}
 	wantMethod, wantPath := http.MethodGet, "/transaction/v1/charges/ch_1"
-	if tc.create {
+	switch {
+	case tc.create:
 		wantMethod, wantPath = http.MethodPost, "/transaction/v1/charges"
+	case tc.list:
+		wantPath = "/transaction/v1/charges"
 	}
 	if e.Method != wantMethod || e.Path != wantPath {
 		t.Errorf("Method, Path = %s %s, want %s %s", e.Method, e.Path, wantMethod, wantPath)
