@@ -367,10 +367,10 @@ type checker interface{ check() error }
 // The checks below refuse a null in an array of objects, which would reach
 // the caller as a nil pointer (and a nil last item would break paging).
 
-func (c *Charge) check() error { return noNulls("refunds", c.Refunds) }
+func (c *Charge) check() error { return noNulls("the charge", "refund", "refunds", c.Refunds) }
 
 func (l *ChargeList) check() error {
-	if err := noNulls("data", l.Data); err != nil {
+	if err := noNulls("the page", "charge", "data", l.Data); err != nil {
 		return err
 	}
 	for i, c := range l.Data {
@@ -381,12 +381,12 @@ func (l *ChargeList) check() error {
 	return nil
 }
 
-func (l *RefundList) check() error { return noNulls("data", l.Data) }
+func (l *RefundList) check() error { return noNulls("the page", "refund", "data", l.Data) }
 
-func noNulls[T any](field string, items []*T) error {
+func noNulls[T any](where, kind, field string, items []*T) error {
 	for i, v := range items {
 		if v == nil {
-			return fmt.Errorf("%s[%d] is null", field, i)
+			return fmt.Errorf("%s holds a null %s at %s[%d]", where, kind, field, i)
 		}
 	}
 	return nil

@@ -73,6 +73,11 @@
 // (Justap's published spec gives them defaults of false; sending those would
 // silently hide most charges).
 //
+// To walk every page, range over ChargesService.All or RefundsService.All:
+// they page by these cursors for you, one page in memory at a time, and
+// fetch a page only when the loop reaches it. Limit stays the page size;
+// Take stops a walk after a number of items without fetching further.
+//
 // # Wire formats
 //
 // int64 values are read from JSON numbers or strings (grpc-gateway writes

@@ -402,13 +402,13 @@ func TestFaults(t *testing.T) {
 			name:         "a list with a null item",
 			handler:      status(200, `{"object":"ChargeList","data":[null],"has_more":true}`),
 			list:         true,
-			wantAttempts: 1, wantStatus: 200, wantMessage: "data[0] is null",
+			wantAttempts: 1, wantStatus: 200, wantMessage: "the page holds a null charge at data[0]",
 			wantIs: []error{justap.ErrMalformedResponse},
 		},
 		{
 			name:         "a charge with a null refund",
 			handler:      status(200, `{"object":"Charge","data":{"charge_id":"ch_1","refunds":[{"refund_id":"re_1"},null]}}`),
-			wantAttempts: 1, wantStatus: 200, wantMessage: "refunds[1] is null",
+			wantAttempts: 1, wantStatus: 200, wantMessage: "the charge holds a null refund at refunds[1]",
 			wantIs: []error{justap.ErrMalformedResponse},
 		},
 		{

@@ -80,13 +80,20 @@ func testQuery(t testing.TB, r *http.Request, want url.Values) {
 // the same keys and the same values, numbers compared as their exact text.
 func testJSONBody(t testing.TB, r *http.Request, want string) {
 	t.Helper()
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
+	body := readAll(t, r)
 	if diff := cmp.Diff(decodeExact(t, []byte(want)), decodeExact(t, body)); diff != "" {
 		t.Errorf("body mismatch (-want +got):\n%s\nbody: %s", diff, body)
 	}
+}
+
+// readAll reads the request body.
+func readAll(t testing.TB, r *http.Request) []byte {
+	t.Helper()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return b
 }
 
 // decodeExact decodes JSON keeping numbers as their text.

@@ -1,0 +1,147 @@
+package justap_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/justap-go/justap"
+)
+
+// TestErrorBodies: each error shape the gateway and its proxies answer
+// with is an *Error with the status, code, message and a bounded raw body.
+func TestErrorBodies(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+		body        string
+		header      map[string]string
+		wantCode    int
+		wantReason  string
+		wantMessage string // substring
+		wantIs      []error
+		wantNot     []error
+	}{
+		{
+			name: "google.rpc.Status not found", status: 404, contentType: "application/json",
+			body:     `{"code":5,"message":"charge ch_x not found","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"NOT_FOUND"}]}`,
+			wantCode: 5, wantMessage: "charge ch_x not found", wantIs: []error{justap.ErrNotFound},
+			wantNot: []error{justap.ErrServer, justap.ErrAuthentication, justap.ErrNoResponse},
+		},
+		{
+			name: "google.rpc.Status invalid argument", status: 400, contentType: "application/json",
+			body:     `{"code":3,"message":"amount: must be > 0","details":[]}`,
+			wantCode: 3, wantMessage: "amount: must be > 0", wantIs: []error{justap.ErrInvalidRequest},
+		},
+		{
+			name: "already exists", status: 409, contentType: "application/json",
+			body:     `{"code":6,"message":"merchant_trade_id exists"}`,
+			wantCode: 6, wantIs: []error{justap.ErrConflict},
+		},
+		{
+			name: "unauthenticated", status: 401, contentType: "application/json",
+			body:     `{"code":16,"message":"bad key"}`,
+			wantCode: 16, wantIs: []error{justap.ErrAuthentication}, wantMessage: "check the API key",
+		},
+		{
+			name: "permission denied", status: 403, contentType: "application/json",
+			body: `{"code":7,"message":"no"}`, wantCode: 7, wantIs: []error{justap.ErrPermission},
+		},
+		{
+			name: "error_code shape, numeric", status: 400, contentType: "application/json",
+			body:     `{"error_code":"40001","error_message":"invalid app","error_reason":"APP_INVALID"}`,
+			wantCode: 40001, wantReason: "APP_INVALID", wantMessage: "invalid app", wantIs: []error{justap.ErrInvalidRequest},
+		},
+		{
+			name: "error_code shape, symbolic", status: 429, contentType: "application/json",
+			body:       `{"error_code":"RATE_LIMIT","error_message":"slow down"}`,
+			wantReason: "RATE_LIMIT", wantMessage: "slow down", wantIs: []error{justap.ErrRateLimited},
+		},
+		{
+			name: "HTML from a proxy", status: 502, contentType: "text/html",
+			body:        "<html><body><h1>502 Bad Gateway</h1></body></html>",
+			wantMessage: "HTML", wantIs: []error{justap.ErrServer}, wantNot: []error{justap.ErrNoResponse},
+		},
+		{
+			name: "empty body", status: 504, wantMessage: "empty response body", wantIs: []error{justap.ErrServer},
+		},
+		{
+			name: "request id header", status: 500, contentType: "application/json", body: `{"code":13,"message":"internal"}`,
+			header: map[string]string{"X-Request-Id": "req-42"}, wantCode: 13, wantMessage: "request_id=req-42",
+			wantIs: []error{justap.ErrServer},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mux, _ := setup(t)
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				if tt.contentType != "" {
+					w.Header().Set("Content-Type", tt.contentType)
+				}
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			})
+			ch, err := c.Charges.Get(context.Background(), "ch_x")
+			if ch != nil {
+				t.Errorf("charge = %+v, want nil", ch)
+			}
+			var e *justap.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %T %v, want *justap.Error", err, err)
+			}
+			if e.StatusCode != tt.status || e.Code != tt.wantCode || e.Reason != tt.wantReason {
+				t.Errorf("StatusCode, Code, Reason = %d, %d, %q; want %d, %d, %q",
+					e.StatusCode, e.Code, e.Reason, tt.status, tt.wantCode, tt.wantReason)
+			}
+			if string(e.Body) != tt.body {
+				t.Errorf("Body = %q, want %q", e.Body, tt.body)
+			}
+			if e.Method != "GET" || e.Path != "/transaction/v1/charges/ch_x" || e.Attempts != 1 {
+				t.Errorf("Method, Path, Attempts = %s %s %d", e.Method, e.Path, e.Attempts)
+			}
+			if !strings.Contains(err.Error(), tt.wantMessage) {
+				t.Errorf("Error() = %q, want it to contain %q", err, tt.wantMessage)
+			}
+			for _, target := range tt.wantIs {
+				if !errors.Is(err, target) {
+					t.Errorf("errors.Is(err, %v) = false", target)
+				}
+			}
+			for _, target := range tt.wantNot {
+				if errors.Is(err, target) {
+					t.Errorf("errors.Is(err, %v) = true", target)
+				}
+			}
+		})
+	}
+}
+
+// TestErrorBodyBounded: the raw body kept in an Error is bounded.
+func TestErrorBodyBounded(t *testing.T) {
+	c, mux, _ := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		w.Write([]byte(strings.Repeat("x", 1<<20)))
+	})
+	_, err := c.Charges.Get(context.Background(), "ch_x")
+	var e *justap.Error
+	if !errors.As(err, &e) || len(e.Body) != 4<<10 {
+		t.Fatalf("err = %v, body of %d bytes; want 4 KiB", err, len(e.Body))
+	}
+}
+
+// TestMissingData: a 200 without its object is an error, not a nil charge.
+func TestMissingData(t *testing.T) {
+	c, mux, _ := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"object":"Charge"}`) })
+	ch, err := c.Charges.Get(context.Background(), "ch_1")
+	if ch != nil || !errors.Is(err, justap.ErrMalformedResponse) {
+		t.Fatalf("Get = %v, %v; want ErrMalformedResponse", ch, err)
+	}
+}

@@ -1,0 +1,277 @@
+package justap
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"slices"
+)
+
+// All walks every charge that params select, across as many pages as it
+// takes, requesting each page only when the one before it is used up. It
+// is for reconciliation: ranging over it is a loop over charges, with no
+// cursor to handle, and it holds one page in memory however long the walk.
+//
+//	for ch, err := range c.Charges.All(ctx, &justap.ChargeListParams{CreatedGTE: start}) {
+//		if err != nil {
+//			return err // yielded once, as the last element
+//		}
+//		…
+//	}
+//
+// Nothing is requested until the loop starts; break stops the walk and
+// requests nothing more. Each range over the returned sequence walks the
+// list again from the start, so it may be ranged more than once, and from
+// several goroutines at once. All copies params when called: changing them
+// afterwards does not change the walk, and they are never modified.
+//
+// Filters are sent as set, on every page, and never when unset. Limit is
+// the page size (1–100, 0 leaves it to the server, which sends 10): a long
+// walk takes fewest requests with Limit 100. To stop after a number of
+// charges in all, wrap the sequence in Take. As with List, without a
+// Created… bound the server returns only about the last month of charges:
+// see the Listing section of the package docs.
+//
+// Order: without EndingBefore the walk goes from newest to oldest, starting
+// after StartingAfter when it is set (each next page is requested with
+// starting_after = the id of the last charge yielded). With EndingBefore it
+// goes the other way, from the charge just newer than EndingBefore to the
+// newest, oldest first (each page, which the server sends newest first, is
+// yielded in reverse, and the next one is requested with ending_before =
+// the id of the last charge yielded). StartingAfter and EndingBefore
+// together are refused.
+//
+// Errors end the walk: an invalid parameter is yielded as a
+// *ValidationError before anything is sent; a failed page is yielded as
+// the *Error of its List call after every charge of the pages before it;
+// a page that cannot be walked (has_more with no charges, a null charge,
+// no id on the last charge to page from, or a page ending at the cursor it
+// was asked to move past) is yielded as an *Error matching
+// ErrMalformedResponse, rather than walked for ever. Each
+// error is yielded once, as the last element, with a nil charge.
+func (s *ChargesService) All(ctx context.Context, params *ChargeListParams, opts ...Option) iter.Seq2[*Charge, error] {
+	var p ChargeListParams
+	if params != nil {
+		p = *params
+		p.Paid, p.Refunded, p.Reversed = cloneBool(p.Paid), cloneBool(p.Refunded), cloneBool(p.Reversed)
+		p.Closed, p.Expired = cloneBool(p.Closed), cloneBool(p.Expired)
+	}
+	opts = slices.Clone(opts)
+	return walk(ctx, walker[Charge]{
+		kind:          "charge",
+		path:          "/transaction/v1/charges",
+		field:         "ChargeListParams.",
+		startingAfter: p.StartingAfter,
+		endingBefore:  p.EndingBefore,
+		id:            func(c *Charge) string { return c.ID },
+		page: func(ctx context.Context, startingAfter, endingBefore string) ([]*Charge, bool, error) {
+			q := p
+			q.StartingAfter, q.EndingBefore = startingAfter, endingBefore
+			l, err := s.List(ctx, &q, opts...)
+			if err != nil {
+				return nil, false, err
+			}
+			return l.Data, l.HasMore, nil
+		},
+	})
+}
+
+// All walks every refund of a charge, across as many pages as it takes,
+// requesting each page only when the one before it is used up.
+//
+//	for rf, err := range c.Refunds.All(ctx, chargeID, &justap.RefundListParams{Limit: 100}) {
+//		if err != nil {
+//			return err // yielded once, as the last element
+//		}
+//		…
+//	}
+//
+// It behaves as ChargesService.All does, paging with the same cursors (see
+// the Listing section of the package docs): it is lazy, break stops it,
+// each range walks from the start, params are copied when All is called
+// and never modified, Limit is the page size (wrap the sequence in Take to
+// stop after a number of refunds), EndingBefore reverses the direction,
+// and errors (an invalid chargeID or parameter, a failed page, a page that
+// would make the walk endless) are yielded once, last.
+func (s *RefundsService) All(ctx context.Context, chargeID string, params *RefundListParams, opts ...Option) iter.Seq2[*Refund, error] {
+	var p RefundListParams
+	if params != nil {
+		p = *params
+	}
+	opts = slices.Clone(opts)
+	return walk(ctx, walker[Refund]{
+		kind:          "refund",
+		path:          "/" + refundsPath(chargeID),
+		field:         "RefundListParams.",
+		startingAfter: p.StartingAfter,
+		endingBefore:  p.EndingBefore,
+		id:            func(r *Refund) string { return r.ID },
+		page: func(ctx context.Context, startingAfter, endingBefore string) ([]*Refund, bool, error) {
+			q := p
+			q.StartingAfter, q.EndingBefore = startingAfter, endingBefore
+			l, err := s.List(ctx, chargeID, &q, opts...)
+			if err != nil {
+				return nil, false, err
+			}
+			return l.Data, l.HasMore, nil
+		},
+	})
+}
+
+// Take returns a sequence of the first n items of seq: after the n-th item
+// it stops seq at once, so a walk made by All never requests a page beyond
+// the one holding the n-th item. Errors are passed on and do not count as
+// items. With n <= 0 it yields nothing and does not start seq (no request
+// is sent).
+//
+// Take does not change the page size: to read the 5 newest charges with a
+// single small request, set Limit to 5 as well.
+//
+//	for ch, err := range justap.Take(c.Charges.All(ctx, &justap.ChargeListParams{Limit: 5}), 5) {
+//		…
+//	}
+func Take[T any](seq iter.Seq2[T, error], n int) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		if n <= 0 {
+			return
+		}
+		left := n
+		for v, err := range seq {
+			if !yield(v, err) {
+				return
+			}
+			if err == nil {
+				// Stop right after the n-th item, not when an (n+1)-th
+				// arrives: that one could cost a page request.
+				if left--; left == 0 {
+					return
+				}
+			}
+		}
+	}
+}
+
+// walker describes one cursor walk over a list endpoint.
+type walker[T any] struct {
+	kind  string // "charge" or "refund", for error messages
+	path  string // the endpoint's path below the base URL, for errors
+	field string // the params type's name and a dot, for validation errors
+
+	startingAfter, endingBefore string // the caller's cursors
+
+	// id returns an item's id, which is the cursor of the next page.
+	id func(*T) string
+	// page requests one page through the service's List, with exactly one
+	// or neither of its cursors set, and returns its items in the server's
+	// order and has_more.
+	page func(ctx context.Context, startingAfter, endingBefore string) ([]*T, bool, error)
+}
+
+// walk returns the sequence of every item of w's list, one page in memory
+// at a time. It holds no state of its own between ranges: each range
+// starts from the caller's cursor.
+func walk[T any](ctx context.Context, w walker[T]) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		if w.startingAfter != "" && w.endingBefore != "" {
+			yield(nil, invalid(w.field+"EndingBefore",
+				"cannot be set with StartingAfter when walking with All; set StartingAfter to walk to older "+
+					w.kind+"s, or EndingBefore to walk to newer ones"))
+			return
+		}
+		backward := w.endingBefore != ""
+		cursor := w.startingAfter
+		if backward {
+			cursor = w.endingBefore
+		}
+		for {
+			var (
+				items []*T
+				more  bool
+				err   error
+			)
+			if backward {
+				items, more, err = w.page(ctx, "", cursor)
+			} else {
+				items, more, err = w.page(ctx, cursor, "")
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if backward {
+				// The server sends each page newest first; walking towards
+				// the newest, yield it oldest first so the whole walk is in
+				// one order, and the last item yielded is the next cursor.
+				slices.Reverse(items)
+			}
+			next, err := w.check(items, more, cursor, backward)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if !more {
+				return
+			}
+			cursor = next
+		}
+	}
+}
+
+// check vets a page, in yield order, before any of its items is yielded,
+// and returns the cursor of the next page. It refuses the pages a server
+// could send to make the walk endless or to make it yield nil items.
+func (w *walker[T]) check(items []*T, more bool, cursor string, backward bool) (string, error) {
+	param, dir := "starting_after", "after"
+	if backward {
+		param, dir = "ending_before", "before"
+	}
+	at := ""
+	if cursor != "" {
+		at = " (" + param + "=" + cursor + ")"
+	}
+	for _, it := range items {
+		if it == nil {
+			return "", w.malformed("a page" + at + " holds a null " + w.kind)
+		}
+	}
+	if len(items) == 0 {
+		if more {
+			return "", w.malformed("a page" + at + " has no " + w.kind + "s but says has_more; " +
+				"the walk stopped rather than ask for the same page again")
+		}
+		return "", nil
+	}
+	next := w.id(items[len(items)-1])
+	switch {
+	case cursor != "" && next == cursor:
+		return "", w.malformed("the page " + dir + " " + w.kind + " " + cursor + " ends with that same " + w.kind +
+			", so the cursor does not advance; the walk stopped rather than loop for ever")
+	case more && next == "":
+		return "", w.malformed("a page" + at + " says has_more but its last " + w.kind + " has no id to page from")
+	}
+	return next, nil
+}
+
+// malformed is the error of a page that was received but cannot be walked.
+func (w *walker[T]) malformed(msg string) *Error {
+	return &Error{
+		Method:     http.MethodGet,
+		Path:       w.path,
+		StatusCode: http.StatusOK,
+		Message:    msg,
+		class:      ErrMalformedResponse,
+	}
+}
+
+func cloneBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b
+	return &v
+}
