@@ -1,0 +1,109 @@
+// Command justap-mock serves a fake Justap gateway (package justaptest) on
+// a local address, for tests that are not written in Go.
+//
+//	go run ./cmd/justap-mock -addr 127.0.0.1:21011
+//
+// Point your Justap client at http://127.0.0.1:21011 with the API key
+// sk_test_justaptest and the app id app_justaptest (or set your own with
+// -api-key and -app-id). The fake keeps charges and refunds in memory and
+// enforces Justap's rules; no money moves. Your tests drive the customer's
+// side, and inject failures, through its control endpoints:
+//
+//	POST   /justaptest/charges/{id}/pay        the customer pays (also /expire, /close)
+//	POST   /justaptest/refunds/{id}/complete   a pending refund succeeds (with -pending-refunds)
+//	POST   /justaptest/faults                  {"count": 1, "op": "POST /transaction/v1/charges", "kind": "drop_response"}
+//	DELETE /justaptest/faults                  drop pending faults
+//	GET    /justaptest/counts                  requests received per operation
+//	POST   /justaptest/reset                   forget everything
+//
+// See "go doc github.com/justap-go/justap/justaptest" for the rules the
+// fake enforces. Serve it on loopback only: anyone who reaches it can pay
+// its charges.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/justap-go/justap/justaptest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, nil)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "justap-mock:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the fake until ctx ends. It sends the base URL on ready, if
+// not nil, once it listens.
+func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("justap-mock", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:21011", "address to listen on (host:port)")
+	apiKey := fs.String("api-key", justaptest.DefaultAPIKey, "the API key the fake accepts")
+	appID := fs.String("app-id", justaptest.DefaultAppID, "the app the fake serves")
+	pending := fs.Bool("pending-refunds", false, `refunds stay "refunding" until POST /justaptest/refunds/{id}/complete`)
+	verbose := fs.Bool("v", false, "log every request (never bodies or keys)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; see -h", fs.Args())
+	}
+
+	opts := []justaptest.Option{justaptest.WithAPIKey(*apiKey), justaptest.WithAppID(*appID)}
+	if *pending {
+		opts = append(opts, justaptest.WithPendingRefunds())
+	}
+	if *verbose {
+		opts = append(opts, justaptest.WithLogger(slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	h := justaptest.NewHandler(opts...)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "justap-mock: a fake Justap gateway at %s (no money moves)\n", base)
+	fmt.Fprintf(out, "  API key %s, app id %s\n", h.APIKey(), h.AppID())
+	fmt.Fprintf(out, "  the customer pays with: curl -X POST %s/justaptest/charges/{charge_id}/pay\n", base)
+	if ready != nil {
+		ready <- base
+	}
+
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Let requests in flight finish, briefly; requests held by a hang fault
+	// are cut off.
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(out, "justap-mock: stopped")
+	return nil
+}
