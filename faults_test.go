@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
 )
 
 // faultChargeBody is a valid get-charge response.
@@ -821,4 +822,192 @@ func TestRetriedRefundRefundsOnce(t *testing.T) {
 	if len(refunds) != 1 || len(bodies) != 2 || !bytes.Equal(bodies[0], bodies[1]) {
 		t.Errorf("%d refunds from %d creates; bodies\n%s", len(refunds), len(bodies), bytes.Join(bodies, []byte("\n")))
 	}
+}
+
+// TestFakeFaultMatrix injects every kind of fault of the stateful fake
+// (justaptest) into every operation, once, and checks the outcome and the
+// fake's state: a retried call succeeds on its second attempt, a create
+// whose response was lost ends in ErrConflict with exactly one object made,
+// and a malformed 200 is returned as it is, not retried.
+func TestFakeFaultMatrix(t *testing.T) {
+	type opCase struct {
+		op     justaptest.Op
+		create bool // a create: a lost response makes the retry a duplicate
+		// run calls the operation; made reports how many objects with the
+		// operation's merchant id exist afterwards (creates only).
+		run  func(ctx context.Context, c *justap.Client, s *fakeState, opts ...justap.Option) error
+		made func(srv *justaptest.Server, s *fakeState) int
+	}
+	ops := []opCase{
+		{
+			op: justaptest.OpCreateCharge, create: true,
+			run: func(ctx context.Context, c *justap.Client, _ *fakeState, opts ...justap.Option) error {
+				_, err := c.Charges.Create(ctx, faultCreateParams("order-new"), opts...)
+				return err
+			},
+			made: func(srv *justaptest.Server, _ *fakeState) int {
+				n := 0
+				for _, ch := range srv.Charges() {
+					if ch.MerchantTradeID == "order-new" {
+						n++
+					}
+				}
+				return n
+			},
+		},
+		{
+			op: justaptest.OpGetCharge,
+			run: func(ctx context.Context, c *justap.Client, s *fakeState, opts ...justap.Option) error {
+				ch, err := c.Charges.Get(ctx, s.paid.ID, opts...)
+				if err == nil && ch.ID != s.paid.ID {
+					return fmt.Errorf("got charge %s, want %s", ch.ID, s.paid.ID)
+				}
+				return err
+			},
+		},
+		{
+			op: justaptest.OpListCharges,
+			run: func(ctx context.Context, c *justap.Client, _ *fakeState, opts ...justap.Option) error {
+				l, err := c.Charges.List(ctx, nil, opts...)
+				if err == nil && len(l.Data) != 2 {
+					return fmt.Errorf("listed %d charges, want 2", len(l.Data))
+				}
+				return err
+			},
+		},
+		{
+			op: justaptest.OpReverseCharge,
+			run: func(ctx context.Context, c *justap.Client, s *fakeState, opts ...justap.Option) error {
+				ch, err := c.Charges.Reverse(ctx, s.unpaid.ID, opts...)
+				if err == nil && !ch.Reversed {
+					return fmt.Errorf("charge %s is not reversed", ch.ID)
+				}
+				return err
+			},
+		},
+		{
+			op: justaptest.OpCreateRefund, create: true,
+			run: func(ctx context.Context, c *justap.Client, s *fakeState, opts ...justap.Option) error {
+				_, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
+					ChargeID: s.paid.ID, MerchantRefundID: "refund-new", Description: "returned", Amount: 100,
+				}, opts...)
+				return err
+			},
+			made: func(srv *justaptest.Server, s *fakeState) int {
+				ch, _ := srv.Charge(s.paid.ID)
+				n := 0
+				for _, r := range ch.Refunds {
+					if r.MerchantRefundID == "refund-new" {
+						n++
+					}
+				}
+				return n
+			},
+		},
+		{
+			op: justaptest.OpGetRefund,
+			run: func(ctx context.Context, c *justap.Client, s *fakeState, opts ...justap.Option) error {
+				_, err := c.Refunds.Get(ctx, s.paid.ID, s.refund.ID, opts...)
+				return err
+			},
+		},
+		{
+			op: justaptest.OpListRefunds,
+			run: func(ctx context.Context, c *justap.Client, s *fakeState, opts ...justap.Option) error {
+				l, err := c.Refunds.List(ctx, s.paid.ID, nil, opts...)
+				if err == nil && len(l.Data) != 1 {
+					return fmt.Errorf("listed %d refunds, want 1", len(l.Data))
+				}
+				return err
+			},
+		},
+	}
+	faults := []struct {
+		name  string
+		fault justaptest.Fault
+		opts  []justap.Option
+	}{
+		{"503 with Retry-After", justaptest.Fault{Status: 503, RetryAfter: "0"}, nil},
+		{"HTML 502", justaptest.Fault{Status: 502, Body: "<html><body>502 Bad Gateway</body></html>"}, nil},
+		{"429", justaptest.Fault{Status: 429}, nil},
+		{"reset", justaptest.Fault{Kind: justaptest.FaultReset}, nil},
+		{"hang", justaptest.Fault{Kind: justaptest.FaultHang}, []justap.Option{justap.WithRequestTimeout(500 * time.Millisecond)}},
+		{"drop response", justaptest.Fault{Kind: justaptest.FaultDropResponse}, nil},
+		{"malformed", justaptest.Fault{Kind: justaptest.FaultMalformed}, nil},
+	}
+	for _, o := range ops {
+		for _, f := range faults {
+			t.Run(string(o.op)+"/"+f.name, func(t *testing.T) {
+				c, srv := fakeClient(t, justap.WithMaxRetries(2))
+				ctx := context.Background()
+				s := newFakeState(t, c, srv)
+				before := srv.Count(o.op)
+				f.fault.Op = o.op
+				srv.FailNext(1, f.fault)
+
+				err := o.run(ctx, c, s, f.opts...)
+				requests := srv.Count(o.op) - before
+				var e *justap.Error
+				errors.As(err, &e)
+				switch {
+				case f.fault.Kind == justaptest.FaultMalformed:
+					// A 200 that cannot be read is not retried.
+					if !errors.Is(err, justap.ErrMalformedResponse) || e.Attempts != 1 || requests != 1 {
+						t.Errorf("err = %v after %d requests, want ErrMalformedResponse after 1", err, requests)
+					}
+				case f.fault.Kind == justaptest.FaultDropResponse && o.create:
+					// The first attempt made it; the retry is refused.
+					if !errors.Is(err, justap.ErrConflict) || e.Code != 6 || e.Attempts != 2 || requests != 2 {
+						t.Errorf("err = %v after %d requests, want ErrConflict (code 6) after 2", err, requests)
+					}
+				default:
+					if err != nil || requests != 2 {
+						t.Errorf("err = %v after %d requests, want success on the second", err, requests)
+					}
+				}
+				if o.made != nil {
+					want := 1
+					if f.fault.Kind == justaptest.FaultMalformed {
+						want = 0 // the fake does not process a request it answers malformed
+					}
+					if got := o.made(srv, s); got != want {
+						t.Errorf("%d objects made, want %d", got, want)
+					}
+				}
+				if n := srv.PendingFaults(); n != 0 {
+					t.Errorf("%d faults left unused", n)
+				}
+			})
+		}
+	}
+}
+
+// fakeState is what TestFakeFaultMatrix's operations work on: a paid
+// charge with one refund, and an unpaid charge.
+type fakeState struct {
+	paid, unpaid *justap.Charge
+	refund       *justap.Refund
+}
+
+func newFakeState(t *testing.T, c *justap.Client, srv *justaptest.Server) *fakeState {
+	t.Helper()
+	ctx := context.Background()
+	paid, err := c.Charges.Create(ctx, faultCreateParams("order-paid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Pay(paid.ID); err != nil {
+		t.Fatal(err)
+	}
+	unpaid, err := c.Charges.Create(ctx, faultCreateParams("order-unpaid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refund, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
+		ChargeID: paid.ID, MerchantRefundID: "refund-setup", Description: "setup", Amount: 100,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fakeState{paid: paid, unpaid: unpaid, refund: refund}
 }
