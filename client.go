@@ -219,7 +219,9 @@ func WithMaxRetryWait(d time.Duration) Option {
 
 // WithRequestTimeout bounds each attempt (default 30s); 0 means no bound
 // besides the context's. The context's deadline bounds the whole call,
-// retries and waits included.
+// retries and waits included. An attempt that times out is retried; when
+// it was the last, the error wraps context.DeadlineExceeded just as when
+// the context's own deadline ends the call (check ctx.Err() to tell which).
 func WithRequestTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {

@@ -102,5 +102,7 @@
 //
 // The API key is sent in the X-Justap-Api-Key header and nowhere else: it
 // is not in errors, log records, or the fmt output of any value of this
-// package. The private key signs and is never sent, logged or printed.
+// package. A key that a server echoes back in an error is redacted, and
+// redirects are never followed, since they would carry the key to another
+// host. The private key signs and is never sent, logged or printed.
 package justap
