@@ -16,6 +16,10 @@
 //	GET    /justaptest/counts                  requests received per operation
 //	POST   /justaptest/reset                   forget everything
 //
+// With -public-key FILE (the PEM public key the merchant uploads), the fake
+// also checks every request's signature as a signing gateway does, and
+// refuses unsigned, altered, stale or replayed requests with 401.
+//
 // See "go doc github.com/justap-go/justap/justaptest" for the rules the
 // fake enforces. Serve it on loopback only: anyone who reaches it can pay
 // its charges.
@@ -35,6 +39,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/justap-go/justap"
 	"github.com/justap-go/justap/justaptest"
 )
 
@@ -57,6 +62,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	apiKey := fs.String("api-key", justaptest.DefaultAPIKey, "the API key the fake accepts")
 	appID := fs.String("app-id", justaptest.DefaultAppID, "the app the fake serves")
 	pending := fs.Bool("pending-refunds", false, `refunds stay "refunding" until POST /justaptest/refunds/{id}/complete`)
+	publicKey := fs.String("public-key", "", "PEM file of the merchant's RSA public key: require signed requests")
 	verbose := fs.Bool("v", false, "log every request (never bodies or keys)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,6 +74,20 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	opts := []justaptest.Option{justaptest.WithAPIKey(*apiKey), justaptest.WithAppID(*appID)}
 	if *pending {
 		opts = append(opts, justaptest.WithPendingRefunds())
+	}
+	if *publicKey != "" {
+		pemBytes, err := os.ReadFile(*publicKey)
+		if err != nil {
+			return err
+		}
+		pub, err := justap.ParsePublicKeyPEM(pemBytes)
+		if err != nil {
+			return fmt.Errorf("-public-key %s: %w", *publicKey, err)
+		}
+		if pub.N.BitLen() < justap.MinSigningKeyBits {
+			return fmt.Errorf("-public-key %s: the key has %d bits; at least %d are required", *publicKey, pub.N.BitLen(), justap.MinSigningKeyBits)
+		}
+		opts = append(opts, justaptest.WithPublicKey(pub))
 	}
 	if *verbose {
 		opts = append(opts, justaptest.WithLogger(slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))))
@@ -81,6 +101,9 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "justap-mock: a fake Justap gateway at %s (no money moves)\n", base)
 	fmt.Fprintf(out, "  API key %s, app id %s\n", h.APIKey(), h.AppID())
+	if *publicKey != "" {
+		fmt.Fprintf(out, "  requests must be signed with the private key of %s\n", *publicKey)
+	}
 	fmt.Fprintf(out, "  the customer pays with: curl -X POST %s/justaptest/charges/{charge_id}/pay\n", base)
 	if ready != nil {
 		ready <- base

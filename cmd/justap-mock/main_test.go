@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -102,5 +103,57 @@ func TestBadArguments(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"-h"}, &syncBuffer{}, nil); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
+	}
+}
+
+// TestPublicKeyFlag: with -public-key the mock accepts signed requests and
+// refuses unsigned ones.
+func TestPublicKeyFlag(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-public-key", "../../testdata/test-only-rsa2048-public.pem"},
+			&syncBuffer{}, ready)
+	}()
+	var base string
+	select {
+	case base = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	pemBytes, err := os.ReadFile("../../testdata/test-only-rsa2048-pkcs8.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := justap.ParsePrivateKeyPEM(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	common := []justap.Option{justap.WithBaseURL(base), justap.WithAppID(justaptest.DefaultAppID),
+		justap.WithHTTPClient(&http.Client{Transport: tr}), justap.WithMaxRetries(0)}
+	signed, err := justap.NewClient(justaptest.DefaultAPIKey, append(common, justap.WithPrivateKey(key))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned, err := justap.NewClient(justaptest.DefaultAPIKey, common...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signed.Charges.List(ctx, nil); err != nil {
+		t.Errorf("signed list: %v", err)
+	}
+	if _, err := unsigned.Charges.List(ctx, nil); !errors.Is(err, justap.ErrAuthentication) {
+		t.Errorf("unsigned list: %v, want ErrAuthentication", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if err := run(context.Background(), []string{"-public-key", "../../testdata/nope.pem"}, &syncBuffer{}, nil); err == nil {
+		t.Error("a missing key file was accepted")
 	}
 }
