@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -66,7 +67,7 @@ type RefundsService service
 // config is everything an Option can set. A Client's config is fixed at
 // NewClient; a call with options works on a copy.
 type config struct {
-	apiKey           *secret
+	apiKey           secret
 	baseURL          string // absolute, ends in "/"
 	httpClient       *http.Client
 	appID            string
@@ -82,13 +83,17 @@ type config struct {
 	sign func(h http.Header, body []byte) error
 }
 
-// secret holds the API key. Its methods and the pointer it sits behind keep
-// it out of every fmt verb.
-type secret struct{ v string }
+// secret holds the API key inside a closure, out of reach of every printer:
+// fmt (any verb, at any depth) and reflection-based dumpers see a function
+// pointer. A string in a struct is not safe: fmt's bad-verb path prints the
+// struct a pointer field points to, so %s of a Client value showed the key.
+type secret func() string
 
-func (*secret) String() string               { return "[redacted]" }
-func (*secret) GoString() string             { return "[redacted]" }
-func (s *secret) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+func newSecret(v string) secret { return func() string { return v } }
+
+func (secret) String() string               { return "[redacted]" }
+func (secret) GoString() string             { return "[redacted]" }
+func (s secret) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 
 // Option configures a Client (in NewClient) or one call (as the last
 // arguments of any service method). A per-call option overrides the
@@ -124,8 +129,13 @@ func WithBaseURL(rawURL string) Option {
 }
 
 // WithHTTPClient sets the HTTP client that sends requests. The client is
-// used as given, never modified. Without it, a shared client tuned for many
-// concurrent calls to one host is used.
+// never modified. Without it, a shared client tuned for many concurrent
+// calls to one host is used.
+//
+// Redirects are never followed, whatever the client's CheckRedirect says:
+// net/http would copy the API key header to wherever a redirect points, and
+// turn a POST into a GET. A redirect is returned as an *Error with its 3xx
+// status.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -209,7 +219,9 @@ func WithMaxRetryWait(d time.Duration) Option {
 
 // WithRequestTimeout bounds each attempt (default 30s); 0 means no bound
 // besides the context's. The context's deadline bounds the whole call,
-// retries and waits included.
+// retries and waits included. An attempt that times out is retried; when
+// it was the last, the error wraps context.DeadlineExceeded just as when
+// the context's own deadline ends the call (check ctx.Err() to tell which).
 func WithRequestTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
@@ -244,8 +256,13 @@ var defaultHTTPClient = sync.OnceValue(func() *http.Client {
 	t.MaxIdleConns = 512
 	t.MaxIdleConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
 })
+
+// refuseRedirect stops a client at the first redirect, which then comes
+// back as the response. Following it would send the X-Justap-Api-Key header
+// (net/http only strips its own sensitive headers) to another host.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // NewClient returns a Client that authenticates with apiKey (sk_live_… or
 // sk_test_…). With no options it talks to DefaultBaseURL.
@@ -257,7 +274,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: config{
-		apiKey:           &secret{apiKey},
+		apiKey:           newSecret(apiKey),
 		baseURL:          DefaultBaseURL + "/",
 		userAgent:        defaultUserAgent,
 		maxRetries:       DefaultMaxRetries,
@@ -340,11 +357,42 @@ func (e *envelope[T]) check() error {
 	if e.Data == nil {
 		return errors.New(`the response has no "data" object`)
 	}
+	if ck, ok := any(e.Data).(checker); ok {
+		return ck.check()
+	}
 	return nil
 }
 
 // checker is a decoded response that can tell it is incomplete.
 type checker interface{ check() error }
+
+// The checks below refuse a null in an array of objects, which would reach
+// the caller as a nil pointer (and a nil last item would break paging).
+
+func (c *Charge) check() error { return noNulls("the charge", "refund", "refunds", c.Refunds) }
+
+func (l *ChargeList) check() error {
+	if err := noNulls("the page", "charge", "data", l.Data); err != nil {
+		return err
+	}
+	for i, c := range l.Data {
+		if err := c.check(); err != nil {
+			return fmt.Errorf("data[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (l *RefundList) check() error { return noNulls("the page", "refund", "data", l.Data) }
+
+func noNulls[T any](where, kind, field string, items []*T) error {
+	for i, v := range items {
+		if v == nil {
+			return fmt.Errorf("%s holds a null %s at %s[%d]", where, kind, field, i)
+		}
+	}
+	return nil
+}
 
 // getObject makes a call whose response wraps one object, and returns it.
 func getObject[T any](ctx context.Context, c *Client, cfg *config, r request) (*T, error) {
@@ -369,9 +417,12 @@ func (c *Client) do(ctx context.Context, cfg *config, r request, out any) error 
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
 	}
-	hc := cfg.httpClient
-	if hc == nil {
-		hc = defaultHTTPClient()
+	hc := defaultHTTPClient()
+	if cfg.httpClient != nil {
+		// A copy that refuses redirects; the caller's client is untouched.
+		cp := *cfg.httpClient
+		cp.CheckRedirect = refuseRedirect
+		hc = &cp
 	}
 
 	for attempt := 1; ; attempt++ {
@@ -422,6 +473,13 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	res.retryAfter = -1
 	start := time.Now()
 	defer func() { res.duration = time.Since(start) }()
+	// A gateway may echo the key back ("unknown key sk_live_…"); it goes
+	// no further, into an error or a log record.
+	defer func() {
+		key := cfg.apiKey()
+		res.requestID = redactText(res.requestID, key)
+		res.err.redact(key)
+	}()
 
 	actx := ctx
 	if cfg.requestTimeout > 0 {
@@ -435,12 +493,12 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	}
 	req, err := http.NewRequestWithContext(actx, method, target, rd)
 	if err != nil {
-		res.err = &Error{Message: "cannot build the request", Err: err}
+		res.err = &Error{Message: "cannot build the request", Err: err, notSent: true}
 		return res
 	}
 	// One backing array for the header values, each value capped so that
 	// appending to one cannot overwrite the next.
-	h, v := req.Header, [...]string{cfg.apiKey.v, "application/json", cfg.userAgent, "application/json"}
+	h, v := req.Header, [...]string{cfg.apiKey(), "application/json", cfg.userAgent, "application/json"}
 	vals := v[:]
 	h["X-Justap-Api-Key"] = vals[0:1:1]
 	h["Accept"] = vals[1:2:2]
@@ -450,7 +508,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	}
 	if cfg.sign != nil {
 		if err := cfg.sign(h, body); err != nil {
-			res.err = &Error{Message: "cannot sign the request", Err: err}
+			res.err = &Error{Message: "cannot sign the request", Err: err, notSent: true}
 			return res
 		}
 	}
@@ -458,6 +516,9 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	resp, err := hc.Do(req)
 	if err != nil {
 		res.err = &Error{Message: "the request failed before a response arrived", Err: unwrapURLError(err)}
+		if why := permanentTransportError(err); why != "" {
+			res.err.Message, res.err.notSent = why, true
+		}
 		res.retry = retryableTransportError(ctx, err)
 		return res
 	}
@@ -472,6 +533,8 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		if errors.Is(err, errTooLarge) {
 			e.class = ErrMalformedResponse
 			e.Message = "the response body is larger than the limit (see WithMaxResponseBytes)"
+			// An error status still says what happened and whether to retry.
+			res.retry, res.retryAfter = retryableStatus(resp)
 		} else {
 			e.class = ErrNoResponse
 			e.Message = "the response body was cut off"
@@ -483,12 +546,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		res.err = newResponseError(resp, data)
-		switch resp.StatusCode {
-		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			res.retry = true
-			res.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		}
+		res.retry, res.retryAfter = retryableStatus(resp)
 		return res
 	}
 
@@ -504,6 +562,17 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		res.err = malformed(resp, data, err)
 	}
 	return res
+}
+
+// retryableStatus reports whether a response's status is worth another
+// attempt, and the wait its Retry-After asks for (-1 for none).
+func retryableStatus(resp *http.Response) (bool, time.Duration) {
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return false, -1
 }
 
 func malformed(resp *http.Response, data []byte, err error) *Error {
@@ -527,13 +596,16 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 	if cl := resp.ContentLength; cl > 0 && cl <= limit {
 		n = cl + 1
 	}
+	// Read at most most+1 bytes: one more than the limit shows the body
+	// is too large (most keeps most+1 from overflowing).
+	most := min(limit, math.MaxInt64-1)
 	buf := make([]byte, 0, n)
-	for int64(len(buf)) <= limit {
+	for int64(len(buf)) <= most {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
 		room := buf[len(buf):cap(buf)]
-		if left := limit + 1 - int64(len(buf)); int64(len(room)) > left {
+		if left := most + 1 - int64(len(buf)); int64(len(room)) > left {
 			room = room[:left]
 		}
 		m, err := resp.Body.Read(room)
@@ -564,9 +636,12 @@ func unwrapURLError(err error) error {
 // reading) a response is worth another attempt: not when the caller's
 // context is done, and not when the server's certificate was refused.
 func retryableTransportError(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
+	return ctx.Err() == nil && permanentTransportError(err) == ""
+}
+
+// permanentTransportError says why a transport failure will recur on every
+// attempt, and that the request was not sent; "" when it may pass.
+func permanentTransportError(err error) string {
 	var (
 		unknownAuthority *x509.UnknownAuthorityError
 		invalidCert      x509.CertificateInvalidError
@@ -575,14 +650,17 @@ func retryableTransportError(ctx context.Context, err error) bool {
 		recordHeader     tls.RecordHeaderError
 	)
 	if errors.As(err, &unknownAuthority) || errors.As(err, &invalidCert) || errors.As(err, &hostname) ||
-		errors.As(err, &verify) || errors.As(err, &recordHeader) {
-		return false
+		errors.As(err, &verify) {
+		return "the server's TLS certificate was refused, so the request was not sent"
+	}
+	if errors.As(err, &recordHeader) {
+		return "the server does not speak TLS (check the base URL's scheme), so the request was not sent"
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-		return false
+		return "the gateway's host name does not exist (check the base URL), so the request was not sent"
 	}
-	return true
+	return ""
 }
 
 // parseRetryAfter reads a Retry-After header: delay seconds or an HTTP
@@ -612,11 +690,11 @@ func (cfg *config) backoff(attempts int, retryAfter time.Duration) (time.Duratio
 	if retryAfter >= 0 {
 		return retryAfter, retryAfter <= cfg.maxRetryWait
 	}
+	// base·2^(attempts-1), unless that reaches the cap (checked without
+	// shifting base so far that it overflows).
 	ceiling := cfg.retryMaxDelay
-	if shift := attempts - 1; shift < 32 {
-		if d := cfg.retryBaseDelay << shift; d > 0 && d < ceiling {
-			ceiling = d
-		}
+	if shift := attempts - 1; shift < 63 && cfg.retryBaseDelay <= ceiling>>shift {
+		ceiling = cfg.retryBaseDelay << shift
 	}
 	// Full jitter: a uniform wait in [0, ceiling].
 	return rand.N(ceiling + 1), true
@@ -653,12 +731,25 @@ func (c *Client) log(ctx context.Context, cfg *config, method, path string, atte
 	if res.requestID != "" {
 		attrs = append(attrs, slog.String("request_id", res.requestID))
 	}
-	if res.err != nil {
-		msg := res.err.Message
-		if res.err.Err != nil {
-			msg = res.err.Err.Error()
+	if e := res.err; e != nil {
+		// Only text this package or the transport wrote: the server's
+		// message and a decoding error (which quotes the body) stay out.
+		var msg string
+		switch {
+		case e.Is(ErrMalformedResponse):
+			msg = ErrMalformedResponse.Error()
+		case e.Err != nil && (e.StatusCode == 0 || e.class == ErrNoResponse):
+			msg = e.Err.Error() // the transport's error
+		case e.StatusCode == 0:
+			msg = e.Message
 		}
-		attrs = append(attrs, slog.String("error", msg), slog.Bool("retry", res.retry))
+		if msg != "" {
+			attrs = append(attrs, slog.String("error", msg))
+		}
+		if e.Code != 0 {
+			attrs = append(attrs, slog.Int("code", e.Code))
+		}
+		attrs = append(attrs, slog.Bool("retry", res.retry))
 	}
 	l.LogAttrs(ctx, slog.LevelDebug, "justap request", attrs...)
 }

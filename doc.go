@@ -86,9 +86,23 @@
 // unknown fields decode without error, and channel extras this package does
 // not type are kept as raw JSON and sent back unchanged.
 //
+// # Request signing
+//
+// Where the merchant has uploaded an RSA public key, the gateway wants every
+// request signed with the private key: load it with ParsePrivateKeyPEM
+// (PKCS#1 or PKCS#8) and pass WithPrivateKey. Every attempt, retries, GETs
+// and body-less POSTs included, then carries a fresh nonce, the time, the
+// MD5 body hash and the RSA signature in four X-Justap-… headers. Keys must
+// be at least 2048 bits. A Verifier checks such requests the way the
+// gateway does (signature, clock skew, replays), for testing a set-up
+// offline. Justap's scheme signs the body, time and nonce but not the
+// method, path or query, so it does not replace TLS.
+//
 // # Secrets
 //
 // The API key is sent in the X-Justap-Api-Key header and nowhere else: it
 // is not in errors, log records, or the fmt output of any value of this
-// package.
+// package. A key that a server echoes back in an error is redacted, and
+// redirects are never followed, since they would carry the key to another
+// host. The private key signs and is never sent, logged or printed.
 package justap

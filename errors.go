@@ -79,6 +79,9 @@ type Error struct {
 	// class is ErrNoResponse or ErrMalformedResponse when the failure is
 	// one of those without the status saying so (a body cut off mid-way).
 	class error
+	// notSent is set when the request certainly never reached the server
+	// and trying again will fail the same way (a refused TLS certificate).
+	notSent bool
 }
 
 // maxErrorBody bounds the bytes of a response body kept in an Error.
@@ -148,10 +151,41 @@ func (e *Error) hint() string {
 		return "the merchant id is taken or the object's state forbids this; read the object back before retrying"
 	case e.Is(ErrRateLimited):
 		return "slow down, or raise WithMaxRetries"
+	case e.notSent:
+		return ""
 	case e.Is(ErrNoResponse), e.Is(ErrServer):
-		return "the outcome is unknown; retrying with the same merchant id is safe"
+		return "the outcome is unknown; retrying is safe (a create resent with the same merchant id cannot charge or refund twice)"
+	case e.StatusCode >= 300 && e.StatusCode < 400:
+		return "redirects are not followed (they would carry the API key elsewhere); check the base URL"
 	}
 	return ""
+}
+
+// redacted replaces the API key in text that came from the server.
+const redacted = "[redacted]"
+
+// redact replaces the API key wherever the server's answer put it.
+func (e *Error) redact(key string) {
+	if e == nil || key == "" {
+		return
+	}
+	e.Message = redactText(e.Message, key)
+	e.Reason = redactText(e.Reason, key)
+	e.RequestID = redactText(e.RequestID, key)
+	if bytes.Contains(e.Body, []byte(key)) {
+		e.Body = bytes.ReplaceAll(e.Body, []byte(key), []byte(redacted))
+	}
+	if e.Err != nil && strings.Contains(e.Err.Error(), key) {
+		// A decoding error quoting the body; its text is all that is kept.
+		e.Err = errors.New(redactText(e.Err.Error(), key))
+	}
+}
+
+func redactText(s, key string) string {
+	if key == "" || !strings.Contains(s, key) {
+		return s
+	}
+	return strings.ReplaceAll(s, key, redacted)
 }
 
 // Unwrap returns the underlying cause, so errors.Is(err,
@@ -186,9 +220,11 @@ func (e *Error) Is(target error) bool {
 }
 
 // Temporary reports whether sending the same request again later may
-// succeed: no response came, the server failed, or the rate limit was hit.
+// succeed: no response came, the server failed, or the rate limit was hit;
+// but not when the request could not be sent at all (a refused TLS
+// certificate, an unknown host).
 func (e *Error) Temporary() bool {
-	return e.Is(ErrNoResponse) || e.Is(ErrServer) || e.Is(ErrRateLimited)
+	return !e.notSent && (e.Is(ErrNoResponse) || e.Is(ErrServer) || e.Is(ErrRateLimited))
 }
 
 // apiErrorBody is either error shape Justap answers with.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"testing"
 	"testing/iotest"
@@ -18,7 +19,7 @@ func readBodyReference(resp *http.Response, limit int64) ([]byte, error) {
 		n = cl + 1
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, n))
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, min(limit, math.MaxInt64-1)+1))
 	if err != nil {
 		return buf.Bytes(), err
 	}
@@ -33,10 +34,15 @@ func readBodyReference(resp *http.Response, limit int64) ([]byte, error) {
 // by byte, ending cleanly or with an error, both ways.
 func TestReadBodyMatchesReference(t *testing.T) {
 	errCut := errors.New("connection reset")
-	const limit = 1000
+	for _, limit := range []int64{1000, math.MaxInt64 - 1, math.MaxInt64} {
+		testReadBody(t, errCut, limit)
+	}
+}
+
+func testReadBody(t *testing.T, errCut error, limit int64) {
 	for _, size := range []int{0, 1, 511, 512, 513, 999, 1000, 1001, 1002, 5000} {
 		body := bytes.Repeat([]byte("0123456789"), size/10+1)[:size]
-		for _, cl := range []int64{-1, 0, int64(size), int64(size) + 7, int64(size) / 2, limit + 500} {
+		for _, cl := range []int64{-1, 0, int64(size), int64(size) + 7, int64(size) / 2, 1500} {
 			for _, wrap := range []struct {
 				name string
 				r    func(io.Reader) io.Reader
@@ -49,7 +55,7 @@ func TestReadBodyMatchesReference(t *testing.T) {
 					return io.MultiReader(io.LimitReader(r, int64(size/2)), iotest.ErrReader(errCut))
 				}},
 			} {
-				name := fmt.Sprintf("size %d, Content-Length %d, %s", size, cl, wrap.name)
+				name := fmt.Sprintf("limit %d, size %d, Content-Length %d, %s", limit, size, cl, wrap.name)
 				resp := func() *http.Response {
 					return &http.Response{ContentLength: cl, Body: io.NopCloser(wrap.r(bytes.NewReader(body)))}
 				}

@@ -1,0 +1,132 @@
+// Command justap-mock serves a fake Justap gateway (package justaptest) on
+// a local address, for tests that are not written in Go.
+//
+//	go run ./cmd/justap-mock -addr 127.0.0.1:21011
+//
+// Point your Justap client at http://127.0.0.1:21011 with the API key
+// sk_test_justaptest and the app id app_justaptest (or set your own with
+// -api-key and -app-id). The fake keeps charges and refunds in memory and
+// enforces Justap's rules; no money moves. Your tests drive the customer's
+// side, and inject failures, through its control endpoints:
+//
+//	POST   /justaptest/charges/{id}/pay        the customer pays (also /expire, /close)
+//	POST   /justaptest/refunds/{id}/complete   a pending refund succeeds (with -pending-refunds)
+//	POST   /justaptest/faults                  {"count": 1, "op": "POST /transaction/v1/charges", "kind": "drop_response"}
+//	DELETE /justaptest/faults                  drop pending faults
+//	GET    /justaptest/counts                  requests received per operation
+//	POST   /justaptest/reset                   forget everything
+//
+// With -public-key FILE (the PEM public key the merchant uploads), the fake
+// also checks every request's signature as a signing gateway does, and
+// refuses unsigned, altered, stale or replayed requests with 401.
+//
+// See "go doc github.com/justap-go/justap/justaptest" for the rules the
+// fake enforces. Serve it on loopback only: anyone who reaches it can pay
+// its charges.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, nil)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "justap-mock:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the fake until ctx ends. It sends the base URL on ready, if
+// not nil, once it listens.
+func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("justap-mock", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:21011", "address to listen on (host:port)")
+	apiKey := fs.String("api-key", justaptest.DefaultAPIKey, "the API key the fake accepts")
+	appID := fs.String("app-id", justaptest.DefaultAppID, "the app the fake serves")
+	pending := fs.Bool("pending-refunds", false, `refunds stay "refunding" until POST /justaptest/refunds/{id}/complete`)
+	publicKey := fs.String("public-key", "", "PEM file of the merchant's RSA public key: require signed requests")
+	verbose := fs.Bool("v", false, "log every request (never bodies or keys)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; see -h", fs.Args())
+	}
+
+	opts := []justaptest.Option{justaptest.WithAPIKey(*apiKey), justaptest.WithAppID(*appID)}
+	if *pending {
+		opts = append(opts, justaptest.WithPendingRefunds())
+	}
+	if *publicKey != "" {
+		pemBytes, err := os.ReadFile(*publicKey)
+		if err != nil {
+			return err
+		}
+		pub, err := justap.ParsePublicKeyPEM(pemBytes)
+		if err != nil {
+			return fmt.Errorf("-public-key %s: %w", *publicKey, err)
+		}
+		if pub.N.BitLen() < justap.MinSigningKeyBits {
+			return fmt.Errorf("-public-key %s: the key has %d bits; at least %d are required", *publicKey, pub.N.BitLen(), justap.MinSigningKeyBits)
+		}
+		opts = append(opts, justaptest.WithPublicKey(pub))
+	}
+	if *verbose {
+		opts = append(opts, justaptest.WithLogger(slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	h := justaptest.NewHandler(opts...)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "justap-mock: a fake Justap gateway at %s (no money moves)\n", base)
+	fmt.Fprintf(out, "  API key %s, app id %s\n", h.APIKey(), h.AppID())
+	if *publicKey != "" {
+		fmt.Fprintf(out, "  requests must be signed with the private key of %s\n", *publicKey)
+	}
+	fmt.Fprintf(out, "  the customer pays with: curl -X POST %s/justaptest/charges/{charge_id}/pay\n", base)
+	if ready != nil {
+		ready <- base
+	}
+
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Let requests in flight finish, briefly; requests held by a hang fault
+	// are cut off.
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(out, "justap-mock: stopped")
+	return nil
+}

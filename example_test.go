@@ -1,0 +1,282 @@
+package justap_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
+)
+
+// exampleClient starts a fake gateway on a fixed clock and returns a client
+// for it, and a function that stops it. In real code, the client is made
+// once with the live key and base URL.
+func exampleClient() (*justap.Client, *justaptest.Server) {
+	now := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	srv := justaptest.NewServer(nil, justaptest.WithClock(func() time.Time { return now }))
+	c, err := justap.NewClient(srv.APIKey(), justap.WithBaseURL(srv.URL), justap.WithAppID(srv.AppID()))
+	if err != nil {
+		panic(err)
+	}
+	return c, srv
+}
+
+// exampleCharge creates a charge for an order on c.
+func exampleCharge(c *justap.Client, order string, amount justap.Amount) *justap.Charge {
+	ch, err := c.Charges.Create(context.Background(), &justap.ChargeCreateParams{
+		MerchantTradeID: order,
+		Amount:          amount,
+		Channel:         justap.ChannelAlipayQR,
+		Subject:         "T-shirt",
+		Body:            "One T-shirt, size M",
+		ClientIP:        "203.0.113.7",
+	})
+	if err != nil {
+		panic(err)
+	}
+	return ch
+}
+
+func ExampleNewClient() {
+	c, err := justap.NewClient("sk_test_0123456789",
+		justap.WithBaseURL(justap.HostedBaseURL),
+		justap.WithAppID("app_1001"),
+		justap.WithMaxRetries(3),
+		justap.WithRequestTimeout(10*time.Second),
+	)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(c) // the key is never printed
+	// Output: justap.Client{BaseURL: "https://trade.justap.cn/", AppID: "app_1001", APIKey: [redacted]}
+}
+
+func ExampleChargesService_Create() {
+	c, srv := exampleClient()
+	defer srv.Close()
+
+	ch, err := c.Charges.Create(context.Background(), &justap.ChargeCreateParams{
+		MerchantTradeID: "order-1001",
+		Amount:          justap.Amount(1999), // ¥19.99
+		Channel:         justap.ChannelWechatpayJSAPI,
+		Subject:         "T-shirt",
+		Body:            "One T-shirt, size M",
+		ClientIP:        "203.0.113.7",
+		TTL:             15 * time.Minute,
+		Extra: &justap.ChargeExtra{
+			WechatpayJSAPI: &justap.WechatpayJSAPIExtra{Payer: &justap.WechatpayPayer{OpenID: "o-customer-1"}},
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ch.ID, ch.Amount, ch.Channel, ch.Paid)
+	fmt.Println("expires", ch.ExpiresAt.Format(time.RFC3339))
+	// Hand the JSAPI config to the page, which opens WeChat's payment sheet.
+	cfg := ch.Extra.WechatpayJSAPI.JSAPIConfig
+	fmt.Println(cfg.Package != "" && cfg.PaySign != "")
+	// Output:
+	// ch_0000000001 19.99 WechatpayJSAPI false
+	// expires 2026-01-02T10:15:00Z
+	// true
+}
+
+func ExampleChargesService_Get() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
+	if err := srv.Pay(ch.ID); err != nil { // the customer pays
+		panic(err)
+	}
+
+	ch, err := c.Charges.Get(context.Background(), ch.ID)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ch.Paid, ch.PaidAt.Format(time.RFC3339), ch.TransactionNo)
+	// Output: true 2026-01-02T10:00:00Z tx_0000000001
+}
+
+func ExampleChargesService_List() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	paid := exampleCharge(c, "order-1001", justap.Amount(1999))
+	exampleCharge(c, "order-1002", justap.Amount(880))
+	if err := srv.Pay(paid.ID); err != nil {
+		panic(err)
+	}
+
+	page, err := c.Charges.List(context.Background(), &justap.ChargeListParams{
+		Limit: 10,
+		Paid:  justap.Bool(false), // only unpaid charges; nil would not filter
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, ch := range page.Data {
+		fmt.Println(ch.ID, ch.MerchantTradeID, ch.Amount)
+	}
+	fmt.Println("more:", page.HasMore)
+	// Output:
+	// ch_0000000002 order-1002 8.80
+	// more: false
+}
+
+func ExampleChargesService_Reverse() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
+
+	ch, err := c.Charges.Reverse(context.Background(), ch.ID) // the customer gave up
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ch.Reversed, srv.Pay(ch.ID) != nil)
+	// Output: true true
+}
+
+func ExampleRefundsService_Create() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
+	if err := srv.Pay(ch.ID); err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+
+	rf, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
+		ChargeID:         ch.ID,
+		MerchantRefundID: "order-1001-r1", // the same id on every retry: never refunded twice
+		Description:      "size exchange",
+		Amount:           justap.Amount(500),
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rf.ID, rf.Amount, rf.Status)
+
+	// The rest, whatever it is: FullRefund, never a zero Amount.
+	rest, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
+		ChargeID: ch.ID, MerchantRefundID: "order-1001-r2", Description: "cancelled", FullRefund: true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rest.Amount)
+	// Output:
+	// re_0000000001 5.00 refunded
+	// 14.99
+}
+
+func ExampleRefundsService_Get() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
+	if err := srv.Pay(ch.ID); err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	rf, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
+		ChargeID: ch.ID, MerchantRefundID: "order-1001-r1", Description: "size exchange", Amount: justap.Amount(500),
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	rf, err = c.Refunds.Get(ctx, ch.ID, rf.ID)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rf.Amount, rf.Status.Is(justap.RefundStatusRefunded), rf.SucceededAt.Format(time.RFC3339))
+	// Output: 5.00 true 2026-01-02T10:00:00Z
+}
+
+func ExampleRefundsService_List() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
+	if err := srv.Pay(ch.ID); err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	for i, amount := range []justap.Amount{100, 250} {
+		_, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
+			ChargeID: ch.ID, MerchantRefundID: fmt.Sprintf("order-1001-r%d", i+1), Description: "partial", Amount: amount,
+		})
+		if err != nil {
+			panic(err)
+		}
+	}
+
+	page, err := c.Refunds.List(ctx, ch.ID, &justap.RefundListParams{Limit: 10})
+	if err != nil {
+		panic(err)
+	}
+	for _, rf := range page.Data {
+		fmt.Println(rf.ID, rf.Amount)
+	}
+	fmt.Println("total:", page.Total)
+	// Unordered output:
+	// re_0000000001 1.00
+	// re_0000000002 2.50
+	// total: 2
+}
+
+// Errors carry what the caller branches on: the category (errors.Is), and
+// the status, code, message and request id (errors.As).
+func ExampleError() {
+	c, srv := exampleClient()
+	defer srv.Close()
+
+	_, err := c.Charges.Get(context.Background(), "ch_missing")
+	var e *justap.Error
+	if errors.As(err, &e) {
+		fmt.Println(errors.Is(err, justap.ErrNotFound), e.StatusCode, e.Code, e.Attempts)
+	}
+	// Output: true 404 5 1
+}
+
+// A ValidationError names the field; nothing was sent.
+func ExampleValidationError() {
+	c, srv := exampleClient()
+	defer srv.Close()
+
+	_, err := c.Charges.Create(context.Background(), &justap.ChargeCreateParams{
+		MerchantTradeID: "order-1001", Amount: 0, Channel: justap.ChannelAlipayQR,
+		Subject: "T-shirt", Body: "One T-shirt", ClientIP: "203.0.113.7",
+	})
+	var ve *justap.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(ve.Field)
+		fmt.Println(err)
+	}
+	// Output:
+	// ChargeCreateParams.Amount
+	// justap: invalid ChargeCreateParams.Amount: must be greater than zero, got 0.00 yuan (the request was not sent)
+}
+
+func ExampleAmount() {
+	a := justap.Amount(13107201) // fen
+	b, _ := json.Marshal(a)
+	fmt.Println(a, string(b))
+
+	var back justap.Amount
+	_ = json.Unmarshal([]byte(`"0.10"`), &back)
+	fmt.Println(int64(back), back+justap.Yuan(1))
+	// Output:
+	// 131072.01 131072.01
+	// 10 1.10
+}
+
+func ExampleParseAmount() {
+	a, err := justap.ParseAmount("19.99")
+	fmt.Println(int64(a), err)
+	_, err = justap.ParseAmount("0.001")
+	fmt.Println(err)
+	// Output:
+	// 1999 <nil>
+	// justap: parse amount "0.001": has a fraction of a fen
+}

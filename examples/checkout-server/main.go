@@ -1,0 +1,108 @@
+// Command checkout-server is a small merchant backend on net/http that
+// takes payments with Justap: it opens an order with a charge and hands
+// the front end its QR code or pay URL, reports the order's status from
+// Justap, refunds it and cancels it.
+//
+//	go run ./examples/checkout-server -addr 127.0.0.1:8080
+//
+//	curl -X POST localhost:8080/orders -d '{"amount": "19.99", "channel": "AlipayQR", "subject": "T-shirt"}'
+//	curl localhost:8080/orders/{order_id}
+//	curl -X POST localhost:8080/orders/{order_id}/refund -d '{"amount": "5.00"}'
+//	curl -X POST localhost:8080/orders/{order_id}/cancel
+//
+// Without JUSTAP_API_KEY it runs on the in-process fake of package
+// justaptest, where a charge is paid by POSTing to its pay URL (or opening
+// it in a browser). With JUSTAP_API_KEY, JUSTAP_APP_ID and JUSTAP_BASE_URL
+// it uses that gateway. main_test.go drives it against justaptest.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Getenv, nil)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "checkout-server:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the shop until ctx ends. It sends the shop's URL on ready, if
+// not nil, once it listens.
+func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string, ready chan<- string) error {
+	fs := flag.NewFlagSet("checkout-server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(out, nil))
+
+	var c *justap.Client
+	var err error
+	if key := getenv("JUSTAP_API_KEY"); key == "" {
+		fake := justaptest.NewServer(nil)
+		defer fake.Close()
+		c, err = justap.NewClient(fake.APIKey(), justap.WithBaseURL(fake.URL), justap.WithAppID(fake.AppID()))
+		fmt.Fprintf(out, "Using the in-process fake Justap server (justaptest) at %s: JUSTAP_API_KEY is not set.\n", fake.URL)
+		fmt.Fprintf(out, "Pay an order's charge with: curl -X POST %s/justaptest/charges/{charge_id}/pay\n", fake.URL)
+	} else {
+		base, app := getenv("JUSTAP_BASE_URL"), getenv("JUSTAP_APP_ID")
+		if base == "" {
+			base = justap.DefaultBaseURL
+		}
+		if app == "" {
+			return errors.New("JUSTAP_API_KEY is set but JUSTAP_APP_ID is not: set it to your app's id (app_…)")
+		}
+		c, err = justap.NewClient(key, justap.WithBaseURL(base), justap.WithAppID(app))
+		fmt.Fprintf(out, "Using the Justap gateway at %s.\n", base)
+	}
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "The shop listens at %s\n", url)
+	if ready != nil {
+		ready <- url
+	}
+	prefix := fmt.Sprintf("shop%d-", time.Now().Unix()) // new order ids on every start
+	srv := &http.Server{Handler: newShop(c, prefix, log), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/justap-go/justap"
+)
+
+// shop is the merchant's backend: orders, each paid by one Justap charge.
+// Its routes:
+//
+//	POST /orders              {"amount": "19.99", "channel": "AlipayQR", "subject": "T-shirt"}
+//	GET  /orders/{id}         the order's payment status, read from Justap
+//	POST /orders/{id}/refund  {"amount": "5.00"}, or {} for the whole rest
+//	POST /orders/{id}/cancel  reverse the unpaid charge
+type shop struct {
+	c      *justap.Client
+	prefix string // of order ids, so that they are new on every start
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	orders map[string]*order
+	seq    int
+}
+
+// order is what the shop keeps: Justap keeps the rest.
+type order struct {
+	id       string // also the charge's merchant_trade_id
+	chargeID string
+	refunds  int // refunds asked for so far, to number the next one
+}
+
+func newShop(c *justap.Client, prefix string, log *slog.Logger) http.Handler {
+	s := &shop{c: c, prefix: prefix, log: log, orders: map[string]*order{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /orders", s.create)
+	mux.HandleFunc("GET /orders/{id}", s.status)
+	mux.HandleFunc("POST /orders/{id}/refund", s.refund)
+	mux.HandleFunc("POST /orders/{id}/cancel", s.cancel)
+	return mux
+}
+
+// orderView is the JSON the shop answers with.
+type orderView struct {
+	OrderID  string `json:"order_id"`
+	ChargeID string `json:"charge_id"`
+	Amount   string `json:"amount"`
+	Refunded string `json:"refunded"`
+	// Status is unpaid, paid, partly_refunded, refunded, cancelled, closed
+	// or expired.
+	Status string `json:"status"`
+	// Pay is what the front end shows or opens to take the payment, while
+	// the order is unpaid.
+	Pay map[string]string `json:"pay,omitempty"`
+}
+
+func view(o *order, ch *justap.Charge) orderView {
+	v := orderView{OrderID: o.id, ChargeID: ch.ID, Amount: ch.Amount.String(), Refunded: ch.AmountRefunded.String()}
+	switch {
+	case ch.Paid && ch.Refunded:
+		v.Status = "refunded"
+	case ch.Paid && ch.AmountRefunded > 0:
+		v.Status = "partly_refunded"
+	case ch.Paid:
+		v.Status = "paid"
+	case ch.Reversed:
+		v.Status = "cancelled"
+	case ch.Closed:
+		v.Status = "closed"
+	case !ch.ExpiredAt.IsZero():
+		v.Status = "expired"
+	default:
+		v.Status = "unpaid"
+		v.Pay = payDetails(ch)
+	}
+	return v
+}
+
+// payDetails picks what the front end needs from the charge's extra.
+func payDetails(ch *justap.Charge) map[string]string {
+	e := ch.Extra
+	if e == nil {
+		return nil
+	}
+	switch {
+	case e.AlipayQR != nil && e.AlipayQR.QRCode != "":
+		return map[string]string{"qr_code": e.AlipayQR.QRCode}
+	case e.WechatpayNative != nil && e.WechatpayNative.QRCode != "":
+		return map[string]string{"qr_code": e.WechatpayNative.QRCode}
+	case e.AlipayWap != nil && e.AlipayWap.PayURL != "":
+		return map[string]string{"pay_url": e.AlipayWap.PayURL}
+	case e.AlipayPage != nil && e.AlipayPage.PayURL != "":
+		return map[string]string{"pay_url": e.AlipayPage.PayURL}
+	case e.WechatpayH5 != nil && e.WechatpayH5.PayURL != "":
+		return map[string]string{"pay_url": e.WechatpayH5.PayURL}
+	}
+	return nil
+}
+
+// takes reports whether the shop takes a channel: it takes those whose
+// front end is a QR code or a pay URL.
+func takes(ch justap.Channel) bool {
+	switch ch {
+	case justap.ChannelAlipayQR, justap.ChannelWechatpayNative,
+		justap.ChannelAlipayWap, justap.ChannelAlipayPage, justap.ChannelWechatpayH5:
+		return true
+	}
+	return false
+}
+
+// create opens an order and its charge.
+func (s *shop) create(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Amount  string `json:"amount"`
+		Channel string `json:"channel"`
+		Subject string `json:"subject"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	amount, err := justap.ParseAmount(req.Amount)
+	if err != nil || amount <= 0 {
+		fail(w, http.StatusBadRequest, "amount must be a positive number of yuan, such as \"19.99\"")
+		return
+	}
+	ch := justap.Channel(req.Channel)
+	if !takes(ch) {
+		fail(w, http.StatusBadRequest, "channel must be one of AlipayQR, WechatpayNative, AlipayWap, AlipayPage, WechatpayH5")
+		return
+	}
+	if req.Subject == "" {
+		fail(w, http.StatusBadRequest, "subject is required")
+		return
+	}
+
+	s.mu.Lock()
+	s.seq++
+	o := &order{id: s.prefix + strconv.Itoa(s.seq)}
+	s.mu.Unlock()
+
+	params := &justap.ChargeCreateParams{
+		MerchantTradeID: o.id,
+		Amount:          amount,
+		Channel:         ch,
+		Subject:         req.Subject,
+		Body:            req.Subject,
+		ClientIP:        clientIP(r),
+		TTL:             15 * time.Minute,
+	}
+	charge, err := s.c.Charges.Create(r.Context(), params)
+	if errors.Is(err, justap.ErrConflict) {
+		// An earlier attempt of this call created the charge but its answer
+		// was lost; the retry was refused. Read that charge back.
+		charge, err = s.findCharge(r.Context(), params)
+	}
+	if err != nil {
+		s.providerError(w, "create the charge", err)
+		return
+	}
+	o.chargeID = charge.ID
+	s.mu.Lock()
+	s.orders[o.id] = o
+	s.mu.Unlock()
+	reply(w, http.StatusCreated, view(o, charge))
+}
+
+// findCharge reads back the charge created for p by its merchant_trade_id,
+// and checks that it is the same charge.
+func (s *shop) findCharge(ctx context.Context, p *justap.ChargeCreateParams) (*justap.Charge, error) {
+	l, err := s.c.Charges.List(ctx, &justap.ChargeListParams{MerchantTradeID: p.MerchantTradeID, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(l.Data) == 0 {
+		return nil, fmt.Errorf("no charge for order %s", p.MerchantTradeID)
+	}
+	ch := l.Data[0]
+	if ch.Amount != p.Amount || ch.Channel != p.Channel {
+		return nil, fmt.Errorf("order id %s is taken by another charge (%s)", p.MerchantTradeID, ch.ID)
+	}
+	return ch, nil
+}
+
+// lookup finds the order of the request's {id}.
+func (s *shop) lookup(w http.ResponseWriter, r *http.Request) (*order, bool) {
+	s.mu.Lock()
+	o := s.orders[r.PathValue("id")]
+	s.mu.Unlock()
+	if o == nil {
+		fail(w, http.StatusNotFound, "no such order")
+		return nil, false
+	}
+	return o, true
+}
+
+// status reads the order's charge from Justap: the source of truth for
+// whether it is paid.
+func (s *shop) status(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	ch, err := s.c.Charges.Get(r.Context(), o.chargeID)
+	if err != nil {
+		s.providerError(w, "read the charge", err)
+		return
+	}
+	reply(w, http.StatusOK, view(o, ch))
+}
+
+// refund refunds part of a paid order, or the whole rest.
+func (s *shop) refund(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Amount string `json:"amount"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	p := &justap.RefundCreateParams{ChargeID: o.chargeID, Description: "refund of order " + o.id}
+	if req.Amount == "" {
+		p.FullRefund = true
+	} else {
+		a, err := justap.ParseAmount(req.Amount)
+		if err != nil || a <= 0 {
+			fail(w, http.StatusBadRequest, "amount must be a positive number of yuan, such as \"5.00\", or left out to refund the rest")
+			return
+		}
+		p.Amount = a
+	}
+	// Each refund request is a new refund with its own merchant_refund_id;
+	// the SDK's retries within this call reuse it, so they never refund twice.
+	s.mu.Lock()
+	o.refunds++
+	p.MerchantRefundID = o.id + "-r" + strconv.Itoa(o.refunds)
+	s.mu.Unlock()
+	rf, err := s.c.Refunds.Create(r.Context(), p)
+	if err != nil {
+		s.providerError(w, "refund", err)
+		return
+	}
+	reply(w, http.StatusOK, map[string]string{
+		"refund_id": rf.ID, "amount": rf.Amount.String(), "status": string(rf.Status),
+	})
+}
+
+// cancel reverses the order's unpaid charge.
+func (s *shop) cancel(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	ch, err := s.c.Charges.Reverse(r.Context(), o.chargeID)
+	if err != nil {
+		s.providerError(w, "cancel", err)
+		return
+	}
+	reply(w, http.StatusOK, view(o, ch))
+}
+
+// providerError answers a failed Justap call: the shop's request was
+// refused (409: the order's state does not allow it), or Justap could not
+// be reached (502). The details go to the log, not to the customer.
+func (s *shop) providerError(w http.ResponseWriter, what string, err error) {
+	s.log.Error("justap call failed", "what", what, "err", err)
+	var e *justap.Error
+	switch {
+	case errors.As(err, &e) && (errors.Is(err, justap.ErrInvalidRequest) || errors.Is(err, justap.ErrConflict)):
+		fail(w, http.StatusConflict, "cannot "+what+": "+e.Message)
+	default:
+		fail(w, http.StatusBadGateway, "cannot "+what+" now: the payment provider is unavailable; try again")
+	}
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(v); err != nil {
+		fail(w, http.StatusBadRequest, "the body must be a JSON object")
+		return false
+	}
+	return true
+}
+
+func reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, status int, msg string) {
+	reply(w, status, map[string]string{"error": msg})
+}
+
+// clientIP is the customer's address, which Justap wants on each charge.
+// Behind a proxy, take it from the proxy's header instead.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || net.ParseIP(host) == nil {
+		return "127.0.0.1"
+	}
+	return host
+}

@@ -1,0 +1,156 @@
+package justaptest
+
+import (
+	"encoding/json"
+	"html/template"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/justap-go/justap"
+)
+
+// controlPrefix starts the paths of the fake's control endpoints.
+const controlPrefix = "/justaptest/"
+
+// serveControl serves the control endpoints: the same helpers as the Go
+// methods, over HTTP, for tests not written in Go (cmd/justap-mock), and
+// the pay page the charges' QR codes and pay URLs lead to.
+func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, controlPrefix)
+	seg := strings.Split(path, "/")
+	switch {
+	case len(seg) == 3 && seg[0] == "charges" && seg[2] == "pay" && r.Method == http.MethodGet:
+		h.payPage(w, seg[1], "")
+	case len(seg) == 3 && seg[0] == "charges" && r.Method == http.MethodPost:
+		var f func(string) *apiError
+		switch seg[2] {
+		case "pay":
+			f = h.pay
+		case "expire":
+			f = h.expire
+		case "close":
+			f = h.closeCharge
+		default:
+			controlError(w, errorf(codeNotFound, "no control endpoint %s %s", r.Method, r.URL.Path))
+			return
+		}
+		h.mu.Lock()
+		err := f(seg[1])
+		var body []byte
+		if err == nil {
+			c, _ := h.findCharge(seg[1])
+			body, err = object("Charge", c.view())
+		}
+		h.mu.Unlock()
+		switch {
+		case seg[2] == "pay" && isForm(r):
+			msg := "Paid. The merchant's server now sees this charge as paid."
+			if err != nil {
+				msg = "Not paid: " + err.message
+			}
+			h.payPage(w, seg[1], msg)
+		case err != nil:
+			controlError(w, err)
+		default:
+			writeJSON(w, http.StatusOK, body)
+		}
+	case len(seg) == 3 && seg[0] == "refunds" && seg[2] == "complete" && r.Method == http.MethodPost:
+		h.mu.Lock()
+		err := h.completeRefundID(seg[1])
+		var body []byte
+		if err == nil {
+			body, err = object("Refund", &h.st.refunds[seg[1]].r)
+		}
+		h.mu.Unlock()
+		if err != nil {
+			controlError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	case path == "faults" && r.Method == http.MethodPost:
+		var req struct {
+			Count int `json:"count"`
+			Fault
+		}
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if err == nil {
+			err = json.Unmarshal(b, &req)
+		}
+		if err == nil {
+			err = req.Fault.check()
+		}
+		if err != nil {
+			controlError(w, errorf(codeInvalidArgument, "faults: %v", err))
+			return
+		}
+		h.FailNext(req.Count, req.Fault)
+		b, _ = json.Marshal(map[string]int{"pending_faults": h.PendingFaults()})
+		writeJSON(w, http.StatusOK, b)
+	case path == "faults" && r.Method == http.MethodDelete:
+		h.ClearFaults()
+		writeJSON(w, http.StatusOK, []byte(`{"pending_faults":0}`))
+	case path == "counts" && r.Method == http.MethodGet:
+		b, _ := json.Marshal(map[string]map[Op]int{"counts": h.Counts()})
+		writeJSON(w, http.StatusOK, b)
+	case path == "reset" && r.Method == http.MethodPost:
+		h.Reset()
+		writeJSON(w, http.StatusOK, []byte(`{}`))
+	default:
+		controlError(w, errorf(codeNotFound, "no control endpoint %s %s", r.Method, r.URL.Path))
+	}
+}
+
+func controlError(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, httpStatus(e.code), e.body())
+}
+
+func isForm(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+}
+
+var payPageTmpl = template.Must(template.New("pay").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>justaptest: pay {{.ID}}</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 2em auto">
+<p><small>justaptest — a fake Justap gateway. No money moves here.</small></p>
+{{if .Message}}<p><strong>{{.Message}}</strong></p>{{end}}
+{{if .Found}}
+<h1>¥{{.Amount}}</h1>
+<p>{{.Subject}}<br><small>{{.ID}} · {{.Channel}} · {{.State}}</small></p>
+{{if .Open}}<form method="post"><button type="submit">Pay ¥{{.Amount}}</button></form>{{end}}
+{{else}}<p>No such charge.</p>{{end}}
+</body></html>
+`))
+
+// payPage renders the page a customer reaches by scanning a charge's QR
+// code or opening its pay URL.
+func (h *Handler) payPage(w http.ResponseWriter, id, message string) {
+	data := struct {
+		Found, Open                 bool
+		ID, Subject, Channel, State string
+		Amount                      justap.Amount
+		Message                     string
+	}{ID: id, Message: message}
+	h.mu.Lock()
+	if c, err := h.findCharge(id); err == nil {
+		_, notOpen := h.openCharge(id)
+		ch := &c.c
+		data.Found, data.Open = true, notOpen == nil
+		data.Subject, data.Channel, data.Amount = ch.Subject, string(ch.Channel), ch.Amount
+		data.State = "unpaid"
+		switch {
+		case ch.Paid:
+			data.State = "paid"
+		case notOpen != nil:
+			data.State = "closed to payment"
+		}
+	}
+	h.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	status := http.StatusOK
+	if !data.Found {
+		status = http.StatusNotFound
+	}
+	w.WriteHeader(status)
+	payPageTmpl.Execute(w, data)
+}

@@ -1,0 +1,117 @@
+package justaptest_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
+)
+
+func TestControlEndpoints(t *testing.T) {
+	f := newFixture(t, justaptest.WithPendingRefunds())
+	ch := f.create(t, params("o", 1000))
+
+	// The pay page the QR code leads to.
+	page := raw(t, f.srv, "GET", "/justaptest/charges/"+ch.ID+"/pay", "", "X-Justap-Api-Key", "")
+	if page.status != 200 || !strings.Contains(string(page.body), "<form") || !strings.Contains(string(page.body), "10.00") {
+		t.Errorf("pay page: %d %s", page.status, page.body)
+	}
+	// The page's form pays the charge.
+	form := raw(t, f.srv, "POST", "/justaptest/charges/"+ch.ID+"/pay", url.Values{}.Encode(),
+		"Content-Type", "application/x-www-form-urlencoded", "X-Justap-Api-Key", "")
+	if form.status != 200 || !strings.Contains(string(form.body), "Paid") || strings.Contains(string(form.body), "<form") {
+		t.Errorf("form pay: %d %s", form.status, form.body)
+	}
+	if got, _ := f.srv.Charge(ch.ID); !got.Paid {
+		t.Fatal("the pay page's form did not pay the charge")
+	}
+	// Paying again through the API-style endpoint is refused.
+	raw(t, f.srv, "POST", "/justaptest/charges/"+ch.ID+"/pay", "").wantError(t, http.StatusBadRequest, 9)
+
+	// Pay, close and expire in JSON, without the API key.
+	for _, action := range []string{"pay", "close", "expire"} {
+		c := f.create(t, params("o-"+action, 100))
+		var got justap.Charge
+		raw(t, f.srv, "POST", "/justaptest/charges/"+c.ID+"/"+action, "", "X-Justap-Api-Key", "").wantOK(t, "Charge", &got)
+		if (action == "pay") != got.Paid || (action == "close") != got.Closed || (action == "expire") == got.ExpiredAt.IsZero() {
+			t.Errorf("%s: charge %+v", action, got)
+		}
+	}
+	raw(t, f.srv, "POST", "/justaptest/charges/ch_nope/pay", "").wantError(t, http.StatusNotFound, 5)
+	if r := raw(t, f.srv, "GET", "/justaptest/charges/ch_nope/pay", ""); r.status != 404 {
+		t.Errorf("pay page of an unknown charge: %d", r.status)
+	}
+
+	// Complete a pending refund.
+	rf, err := f.refund(ch.ID, "r1", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done justap.Refund
+	raw(t, f.srv, "POST", "/justaptest/refunds/"+rf.ID+"/complete", "").wantOK(t, "Refund", &done)
+	if !done.Succeeded {
+		t.Errorf("completed refund = %+v", done)
+	}
+	raw(t, f.srv, "POST", "/justaptest/refunds/"+rf.ID+"/complete", "").wantError(t, http.StatusBadRequest, 9)
+
+	// Faults and counts.
+	r := raw(t, f.srv, "POST", "/justaptest/faults", `{"count": 2, "op": "GET /transaction/v1/charges/{charge_id}", "kind": "status", "status": 500}`)
+	if r.status != 200 || !strings.Contains(string(r.body), `"pending_faults":2`) {
+		t.Errorf("POST faults: %d %s", r.status, r.body)
+	}
+	if _, err := f.c.Charges.Get(context.Background(), ch.ID); err == nil {
+		t.Error("the fault set over HTTP did not apply")
+	}
+	raw(t, f.srv, "DELETE", "/justaptest/faults", "")
+	if n := f.srv.PendingFaults(); n != 0 {
+		t.Errorf("PendingFaults after DELETE = %d", n)
+	}
+	raw(t, f.srv, "POST", "/justaptest/faults", `{"count": 1, "kind": "explode"}`).wantError(t, http.StatusBadRequest, 3)
+	raw(t, f.srv, "POST", "/justaptest/faults", `{"count": 1, "kind": "reset", "status": 500}`).wantError(t, http.StatusBadRequest, 3)
+	r = raw(t, f.srv, "GET", "/justaptest/counts", "")
+	if !strings.Contains(string(r.body), `"GET /transaction/v1/charges/{charge_id}":1`) {
+		t.Errorf("counts = %s", r.body)
+	}
+
+	raw(t, f.srv, "POST", "/justaptest/reset", "")
+	if n := len(f.srv.Charges()); n != 0 || len(f.srv.Counts()) != 0 {
+		t.Errorf("after reset: %d charges, counts %v", n, f.srv.Counts())
+	}
+	if again := f.create(t, params("o", 1)); again.ID != "ch_0000000001" {
+		t.Errorf("first id after reset = %s", again.ID)
+	}
+	raw(t, f.srv, "GET", "/justaptest/nothing", "").wantError(t, http.StatusNotFound, 5)
+}
+
+func TestLoggerNeverShowsTheKey(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := justaptest.NewServer(t, justaptest.WithLogger(log), justaptest.WithAPIKey("sk_test_TOPSECRET"))
+	c := newClient(t, srv)
+	c.Charges.Create(context.Background(), params("o", 1))
+	srv.FailNext(1, justaptest.Fault{Kind: justaptest.FaultMalformed})
+	c.Charges.List(context.Background(), nil)
+	out := buf.String()
+	if !strings.Contains(out, "POST /transaction/v1/charges") || !strings.Contains(out, "fault=malformed") {
+		t.Errorf("log = %s", out)
+	}
+	if strings.Contains(out, "TOPSECRET") {
+		t.Errorf("the log shows the key: %s", out)
+	}
+}
+
+func TestNewHandler(t *testing.T) {
+	h := justaptest.NewHandler(justaptest.WithAppID("app_x"), justaptest.WithAPIKey(""))
+	if h.AppID() != "app_x" || h.APIKey() != justaptest.DefaultAPIKey {
+		t.Errorf("AppID %q APIKey %q", h.AppID(), h.APIKey())
+	}
+	if err := h.Pay("ch_1"); err == nil || !strings.Contains(err.Error(), "justaptest: Pay") {
+		t.Errorf("Pay of nothing: %v", err)
+	}
+}

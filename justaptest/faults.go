@@ -1,0 +1,236 @@
+package justaptest
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// FaultKind is how an injected fault fails a request.
+type FaultKind int
+
+// The kinds of fault.
+const (
+	// FaultStatus answers with Fault.Status (default 503), Fault.Body
+	// (default a google.rpc.Status whose code matches the status) and, if
+	// set, a Retry-After header. The request is not processed.
+	FaultStatus FaultKind = iota
+	// FaultHang answers nothing until the client gives up (its context
+	// ends or it closes the connection) or the server is closed. The
+	// request is not processed.
+	FaultHang
+	// FaultReset closes the connection without an answer. The request is
+	// not processed.
+	FaultReset
+	// FaultMalformed answers 200 with a JSON body cut off mid-way. The
+	// request is not processed.
+	FaultMalformed
+	// FaultDropResponse processes the request (a create does create), then
+	// closes the connection without an answer: the client cannot tell
+	// whether it worked. This is the failure a retried create must
+	// survive without creating twice.
+	FaultDropResponse
+)
+
+var faultKindNames = [...]string{"status", "hang", "reset", "malformed", "drop_response"}
+
+// String returns the kind's name: "status", "hang", "reset", "malformed"
+// or "drop_response".
+func (k FaultKind) String() string {
+	if k >= 0 && int(k) < len(faultKindNames) {
+		return faultKindNames[k]
+	}
+	return fmt.Sprintf("FaultKind(%d)", int(k))
+}
+
+// MarshalText writes the kind's name.
+func (k FaultKind) MarshalText() ([]byte, error) {
+	if k < 0 || int(k) >= len(faultKindNames) {
+		return nil, fmt.Errorf("justaptest: unknown fault kind %d", int(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText reads a kind's name.
+func (k *FaultKind) UnmarshalText(b []byte) error {
+	for i, n := range faultKindNames {
+		if string(b) == n {
+			*k = FaultKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("justaptest: unknown fault kind %q (want one of %s)", b, strings.Join(faultKindNames[:], ", "))
+}
+
+// Fault describes how to fail requests (see FailNext). Op, Method and Path
+// select the requests it applies to; left empty, each matches any request.
+type Fault struct {
+	// Op limits the fault to one operation, such as OpCreateCharge.
+	Op Op `json:"op,omitempty"`
+	// Method limits the fault to one HTTP method, such as "POST".
+	Method string `json:"method,omitempty"`
+	// Path limits the fault to one exact URL path, such as
+	// "/transaction/v1/charges/ch_0000000001/reverse".
+	Path string `json:"path,omitempty"`
+
+	// Kind is how the requests fail; the zero value is FaultStatus.
+	Kind FaultKind `json:"kind"`
+
+	// Status is the HTTP status of a FaultStatus, 200 to 599; 0 means 503.
+	Status int `json:"status,omitempty"`
+	// Body is the body of a FaultStatus, sent as is (HTML for a proxy's
+	// error page, say). Empty means a google.rpc.Status JSON body for a
+	// status of 400 or more, and no body otherwise.
+	Body string `json:"body,omitempty"`
+	// RetryAfter is the Retry-After header of a FaultStatus: seconds or an
+	// HTTP date. Empty sends none.
+	RetryAfter string `json:"retry_after,omitempty"`
+}
+
+func (f *Fault) check() error {
+	if f.Kind < FaultStatus || f.Kind > FaultDropResponse {
+		return fmt.Errorf("justaptest: unknown fault kind %d", int(f.Kind))
+	}
+	if f.Status != 0 && (f.Status < 200 || f.Status > 599) {
+		return fmt.Errorf("justaptest: fault status %d is outside 200–599", f.Status)
+	}
+	if f.Kind != FaultStatus && (f.Status != 0 || f.Body != "" || f.RetryAfter != "") {
+		return fmt.Errorf("justaptest: Status, Body and RetryAfter apply to FaultStatus only, not %s", f.Kind)
+	}
+	return nil
+}
+
+func (f *Fault) matches(method, path string, op Op) bool {
+	return (f.Op == "" || f.Op == op) &&
+		(f.Method == "" || strings.EqualFold(f.Method, method)) &&
+		(f.Path == "" || f.Path == path)
+}
+
+type faultRule struct {
+	f    Fault
+	left int
+}
+
+// FailNext makes the next n requests that f selects fail as f says. Faults
+// queue up: a request takes the first pending fault that selects it, and
+// requests no pending fault selects are served normally. Requests to the
+// control endpoints under /justaptest/ are never faulted.
+//
+// FailNext panics if f is invalid (an unknown kind, a status outside
+// 200–599, or Status, Body or RetryAfter on a kind other than FaultStatus).
+// n <= 0 adds nothing.
+func (h *Handler) FailNext(n int, f Fault) {
+	if err := f.check(); err != nil {
+		panic(err)
+	}
+	if n <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults = append(h.faults, &faultRule{f: f, left: n})
+}
+
+// ClearFaults drops every pending fault.
+func (h *Handler) ClearFaults() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults = nil
+}
+
+// PendingFaults returns how many requests pending faults will still fail.
+func (h *Handler) PendingFaults() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range h.faults {
+		n += r.left
+	}
+	return n
+}
+
+// takeFault consumes the first pending fault that selects the request, if
+// any. h.mu is held.
+func (h *Handler) takeFault(method, path string, op Op) *Fault {
+	for i, r := range h.faults {
+		if !r.f.matches(method, path, op) {
+			continue
+		}
+		f := r.f
+		r.left--
+		if r.left == 0 {
+			h.faults = append(h.faults[:i:i], h.faults[i+1:]...)
+		}
+		return &f
+	}
+	return nil
+}
+
+// Count returns how many requests for op the fake has received: every one,
+// whether it succeeded, was refused, or was failed by a fault. A request
+// is counted as the server receives it, so a request the HTTP client
+// resends by itself (Go's transport replays a body-less request whose
+// reused connection was reset) counts twice.
+func (h *Handler) Count(op Op) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.counts[op]
+}
+
+// Counts returns the count of every operation received at least once.
+func (h *Handler) Counts() map[Op]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := make(map[Op]int, len(h.counts))
+	for op, n := range h.counts {
+		m[op] = n
+	}
+	return m
+}
+
+// malformedBody is the body of a FaultMalformed: JSON cut off mid-way.
+const malformedBody = `{"object": "Charge", "data": {"charge_id": "ch_`
+
+// injectFault fails the request as f says (any kind but FaultDropResponse).
+func (h *Handler) injectFault(w http.ResponseWriter, r *http.Request, f *Fault) {
+	switch f.Kind {
+	case FaultStatus:
+		status := f.Status
+		if status == 0 {
+			status = http.StatusServiceUnavailable
+		}
+		body := []byte(f.Body)
+		ctype := "application/json"
+		if f.Body == "" && status >= 400 {
+			e := errorf(grpcCode(status), "injected by justaptest: %s", http.StatusText(status))
+			body = e.body()
+		} else if f.Body != "" && !looksLikeJSON(body) {
+			ctype = http.DetectContentType(body)
+		}
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		if len(body) == 0 {
+			w.WriteHeader(status)
+			return
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(status)
+		w.Write(body)
+	case FaultHang:
+		select {
+		case <-r.Context().Done():
+		case <-h.done:
+			resetConn(w)
+		}
+	case FaultReset:
+		resetConn(w)
+	case FaultMalformed:
+		writeJSON(w, http.StatusOK, []byte(malformedBody))
+	}
+}
+
+func looksLikeJSON(b []byte) bool {
+	s := strings.TrimSpace(string(b))
+	return strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")
+}
