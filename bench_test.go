@@ -157,6 +157,18 @@ func benchSDK(b *testing.B, srv *httptest.Server) *justap.Client {
 	return c
 }
 
+// benchSDKNoTimeout is benchSDK without the per-attempt timeout, to show
+// what arming it costs (see BENCHMARKS.md).
+func benchSDKNoTimeout(b *testing.B, srv *httptest.Server) *justap.Client {
+	b.Helper()
+	c, err := justap.NewClient(benchAPIKey, justap.WithBaseURL(srv.URL), justap.WithAppID(benchAppID),
+		justap.WithHTTPClient(srv.Client()), justap.WithRequestTimeout(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
 // What a merchant writes without the SDK: plain structs, float64 money.
 
 type rawQRExtra struct {
@@ -348,6 +360,15 @@ func BenchmarkChargeCreate(b *testing.B) {
 			}
 		}
 	})
+	c0 := benchSDKNoTimeout(b, srv)
+	b.Run("sdk-no-timeout", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c0.Charges.Create(ctx, benchCreateParams); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkChargeGet(b *testing.B) {
@@ -383,6 +404,15 @@ func BenchmarkChargeGet(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := rawCall(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	c0 := benchSDKNoTimeout(b, srv)
+	b.Run("sdk-no-timeout", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c0.Charges.Get(ctx, id); err != nil {
 				b.Fatal(err)
 			}
 		}

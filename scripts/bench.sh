@@ -84,5 +84,11 @@ END {
 		tb = (b == "BenchmarkDecodeChargeList") ? 1.30 : 1.10
 		ok = (t <= tb && a <= 1.25) ? "holds" : "MISSES"
 		printf "| %s | %.2f | ≤ %.2f | %.2f | ≤ 1.25 | %.2f | %s |\n", b, t, tb, a, m, ok
+		s = b "/sdk-no-timeout"
+		if (val[s, "ns/op"] > 0) {
+			printf "| %s (sdk-no-timeout) | %.2f | | %.2f | | %.2f | for reference |\n", b,
+				val[s, "ns/op"] / val[b "/raw", "ns/op"], val[s, "allocs/op"] / val[b "/raw", "allocs/op"],
+				val[s, "B/op"] / val[b "/raw", "B/op"]
+		}
 	}
 }' "$out/medians.txt"
