@@ -129,8 +129,9 @@ func WithBaseURL(rawURL string) Option {
 }
 
 // WithHTTPClient sets the HTTP client that sends requests. The client is
-// never modified. Without it, a shared client tuned for many concurrent
-// calls to one host is used.
+// never modified: the option takes a copy of it, so later changes to hc's
+// fields are not seen (its Transport is shared, as usual). Without it, a
+// shared client tuned for many concurrent calls to one host is used.
 //
 // Redirects are never followed, whatever the client's CheckRedirect says:
 // net/http would copy the API key header to wherever a redirect points, and
@@ -141,7 +142,11 @@ func WithHTTPClient(hc *http.Client) Option {
 		if hc == nil {
 			return errors.New("justap: WithHTTPClient: nil client")
 		}
-		c.httpClient = hc
+		// A copy that refuses redirects, made once here rather than on
+		// every call; the caller's client is untouched.
+		cp := *hc
+		cp.CheckRedirect = refuseRedirect
+		c.httpClient = &cp
 		return nil
 	}
 }
@@ -417,12 +422,9 @@ func (c *Client) do(ctx context.Context, cfg *config, r request, out any) error 
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
 	}
-	hc := defaultHTTPClient()
-	if cfg.httpClient != nil {
-		// A copy that refuses redirects; the caller's client is untouched.
-		cp := *cfg.httpClient
-		cp.CheckRedirect = refuseRedirect
-		hc = &cp
+	hc := cfg.httpClient
+	if hc == nil {
+		hc = defaultHTTPClient()
 	}
 
 	for attempt := 1; ; attempt++ {
