@@ -552,7 +552,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		return res
 	}
 
-	if err := json.Unmarshal(data, out); err == nil {
+	if err := decodeResponse(data, out); err == nil {
 		if ck, ok := out.(checker); ok {
 			err = ck.check()
 		}

@@ -78,7 +78,7 @@ func (r *jreader) value() (v jvalue, ok bool) {
 		ok = r.object(nil)
 	case c == '[':
 		v.kind = '['
-		ok = r.array()
+		ok = r.array(nil)
 	}
 	v.raw = r.b[start:r.i]
 	return v, ok
@@ -190,6 +190,13 @@ func (r *jreader) object(fn func(key, val jvalue) bool) bool {
 }
 
 func (r *jreader) members(fn func(key, val jvalue) bool) bool {
+	return r.membersWith(fn, nil)
+}
+
+// membersWith is members where arrays, when not nil, may return for a key
+// a callback to take that key's array elements one by one as they are read
+// (the callback sees each element once; fn then sees the whole array).
+func (r *jreader) membersWith(fn func(key, val jvalue) bool, arrays func(key jvalue) func(elem jvalue) bool) bool {
 	r.i++ // '{'
 	r.ws()
 	if r.i < len(r.b) && r.b[r.i] == '}' {
@@ -210,7 +217,14 @@ func (r *jreader) members(fn func(key, val jvalue) bool) bool {
 		}
 		r.i++
 		r.ws()
-		val, ok := r.value()
+		var val jvalue
+		if each := lazyArray(arrays, key, r); each != nil {
+			start := r.i
+			ok = r.array(each)
+			val = jvalue{raw: r.b[start:r.i], kind: '['}
+		} else {
+			val, ok = r.value()
+		}
 		if !ok || fn != nil && !fn(key, val) {
 			return false
 		}
@@ -231,17 +245,28 @@ func (r *jreader) members(fn func(key, val jvalue) bool) bool {
 	}
 }
 
-func (r *jreader) array() bool {
+// lazyArray asks arrays for key's element callback, only when the value
+// at r.i is an array.
+func lazyArray(arrays func(key jvalue) func(elem jvalue) bool, key jvalue, r *jreader) func(elem jvalue) bool {
+	if arrays == nil || r.i >= len(r.b) || r.b[r.i] != '[' {
+		return nil
+	}
+	return arrays(key)
+}
+
+// array reads an array at r.i, calling fn (when not nil) with each
+// element in order; fn returning false stops the read with false.
+func (r *jreader) array(fn func(elem jvalue) bool) bool {
 	if r.depth >= jsonMaxDepth {
 		return false
 	}
 	r.depth++
-	ok := r.elements()
+	ok := r.elements(fn)
 	r.depth--
 	return ok
 }
 
-func (r *jreader) elements() bool {
+func (r *jreader) elements(fn func(elem jvalue) bool) bool {
 	r.i++ // '['
 	r.ws()
 	if r.i < len(r.b) && r.b[r.i] == ']' {
@@ -249,7 +274,8 @@ func (r *jreader) elements() bool {
 		return true
 	}
 	for {
-		if _, ok := r.value(); !ok {
+		elem, ok := r.value()
+		if !ok || fn != nil && !fn(elem) {
 			return false
 		}
 		r.ws()
@@ -273,9 +299,18 @@ func (r *jreader) elements() bool {
 // order. It reports false unless b is exactly one valid JSON object
 // (whitespace around it allowed) and fn returned true for every member.
 func eachMember(b []byte, fn func(key, val jvalue) bool) bool {
+	return eachMemberWith(b, fn, nil)
+}
+
+// eachMemberWith is eachMember with the arrays hook of membersWith.
+func eachMemberWith(b []byte, fn func(key, val jvalue) bool, arrays func(key jvalue) func(elem jvalue) bool) bool {
 	r := jreader{b: b}
 	r.ws()
-	if r.i >= len(b) || b[r.i] != '{' || !r.object(fn) {
+	if r.i >= len(b) || b[r.i] != '{' || r.depth >= jsonMaxDepth {
+		return false
+	}
+	r.depth++
+	if !r.membersWith(fn, arrays) {
 		return false
 	}
 	r.ws()
@@ -658,4 +693,119 @@ func decodeTextFieldsFast(b []byte, fields map[string]*string) bool {
 		*s.dst = s.v
 	}
 	return true
+}
+
+// The response wrappers: {"object", "data"} around one object, and a page
+// of charges. encoding/json would validate the whole body, then skip over
+// each charge to find its end, and only then hand it to Charge's decoder:
+// three walks where a plain struct takes two. These read the wrapper in the
+// same strict pass that finds each charge, and decline as the others do.
+
+// fastDecoder is a response type with a one-pass decoder for its zero
+// value. decodeFast reports false to decline, leaving the value zero.
+type fastDecoder interface{ decodeFast(b []byte) bool }
+
+// decodeResponse decodes a response body into out, a new (zero) value:
+// in one pass where out has a fast path that accepts the body, else with
+// encoding/json, whose errors are the ones returned.
+func decodeResponse(b []byte, out any) error {
+	if f, ok := out.(fastDecoder); ok && f.decodeFast(b) {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+// decodeObjectInto decodes an object or null value into a new *T, as
+// encoding/json does for a nil pointer field: null leaves it nil.
+func decodeObjectInto[T any](v jvalue, dst **T) bool {
+	switch v.kind {
+	case 'n':
+		return true
+	case '{':
+		t := new(T)
+		if u, ok := any(t).(json.Unmarshaler); ok {
+			if u.UnmarshalJSON(v.raw) != nil {
+				return false
+			}
+		} else if json.Unmarshal(v.raw, t) != nil {
+			return false
+		}
+		*dst = t
+		return true
+	}
+	return false
+}
+
+// once marks key i as seen, and reports false if it was: a repeated key is
+// declined (encoding/json's handling of repeats is not mirrored here).
+func once(seen *uint8, i uint8) bool {
+	if *seen&(1<<i) != 0 {
+		return false
+	}
+	*seen |= 1 << i
+	return true
+}
+
+var envelopeKeys = []string{"object", "data"}
+
+func (e *envelope[T]) decodeFast(b []byte) bool {
+	var seen uint8
+	ok := eachMember(b, func(k, v jvalue) bool {
+		key, ok := k.name()
+		if !ok {
+			return false
+		}
+		switch string(key) {
+		case "object":
+			return once(&seen, 0) && v.setString(&e.Object)
+		case "data":
+			return once(&seen, 1) && decodeObjectInto(v, &e.Data)
+		}
+		return ignoredKey(key, envelopeKeys)
+	})
+	if !ok {
+		*e = envelope[T]{}
+	}
+	return ok
+}
+
+var chargeListKeys = []string{"object", "data", "has_more"}
+
+func (l *ChargeList) decodeFast(b []byte) bool {
+	var seen uint8
+	// Each charge is decoded as the reader reaches it, rather than the page
+	// being validated whole and then walked again.
+	decodeCharge := func(elem jvalue) bool {
+		var c *Charge
+		if !decodeObjectInto(elem, &c) {
+			return false
+		}
+		l.Data = append(l.Data, c)
+		return true
+	}
+	ok := eachMemberWith(b, func(k, v jvalue) bool {
+		key, ok := k.name()
+		if !ok {
+			return false
+		}
+		switch string(key) {
+		case "object":
+			return once(&seen, 0) && v.setString(&l.Object)
+		case "has_more":
+			return once(&seen, 1) && v.setBool(&l.HasMore)
+		case "data":
+			return once(&seen, 2) && (v.kind == '[' || v.kind == 'n')
+		}
+		return ignoredKey(key, chargeListKeys)
+	}, func(k jvalue) func(elem jvalue) bool {
+		if key, ok := k.name(); !ok || string(key) != "data" {
+			return nil
+		}
+		l.Data = []*Charge{} // [] decodes to an empty, non-nil slice
+		return decodeCharge
+	})
+	if !ok {
+		*l = ChargeList{}
+	}
+	return ok
 }
