@@ -324,99 +324,62 @@ func checkSame(b *testing.B, sdk *justap.Charge, raw *rawCharge) {
 	}
 }
 
-func BenchmarkChargeCreate(b *testing.B) {
-	srv := benchServer(b)
-	ctx := context.Background()
-	c := benchSDK(b, srv)
-	hc := srv.Client()
-	target := srv.URL + "/transaction/v1/charges"
-
-	sdkCall := func() (*justap.Charge, error) { return c.Charges.Create(ctx, benchCreateParams) }
-	rawCall := func() (*rawCharge, error) {
-		var res rawChargeResponse
-		err := rawCall(ctx, hc, http.MethodPost, target, benchRawCreate, &res)
-		return res.Data, err
-	}
-	sc, err1 := sdkCall()
-	rc, err2 := rawCall()
+// benchCallPair checks that one sdk call and one raw call decode the same
+// charge, then times each in its own sub-benchmark, and the sdk call made
+// by the client without a per-attempt timeout (sdk-no-timeout).
+func benchCallPair(b *testing.B, sdk, sdkNoTimeout func() (*justap.Charge, error), raw func() (*rawCharge, error)) {
+	sc, err1 := sdk()
+	rc, err2 := raw()
 	if err1 != nil || err2 != nil {
 		b.Fatal(err1, err2)
 	}
 	checkSame(b, sc, rc)
+	run := func(name string, call func() error) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	run("sdk", func() error { _, err := sdk(); return err })
+	run("raw", func() error { _, err := raw(); return err })
+	run("sdk-no-timeout", func() error { _, err := sdkNoTimeout(); return err })
+}
 
-	b.Run("sdk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := sdkCall(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := rawCall(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	c0 := benchSDKNoTimeout(b, srv)
-	b.Run("sdk-no-timeout", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c0.Charges.Create(ctx, benchCreateParams); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+func BenchmarkChargeCreate(b *testing.B) {
+	srv := benchServer(b)
+	ctx := context.Background()
+	c, c0 := benchSDK(b, srv), benchSDKNoTimeout(b, srv)
+	hc := srv.Client()
+	target := srv.URL + "/transaction/v1/charges"
+	benchCallPair(b,
+		func() (*justap.Charge, error) { return c.Charges.Create(ctx, benchCreateParams) },
+		func() (*justap.Charge, error) { return c0.Charges.Create(ctx, benchCreateParams) },
+		func() (*rawCharge, error) {
+			var res rawChargeResponse
+			err := rawCall(ctx, hc, http.MethodPost, target, benchRawCreate, &res)
+			return res.Data, err
+		})
 }
 
 func BenchmarkChargeGet(b *testing.B) {
 	srv := benchServer(b)
 	ctx := context.Background()
-	c := benchSDK(b, srv)
+	c, c0 := benchSDK(b, srv), benchSDKNoTimeout(b, srv)
 	hc := srv.Client()
 	const id = "ch_L00000000000009000000"
-
-	sdkCall := func() (*justap.Charge, error) { return c.Charges.Get(ctx, id) }
-	rawCall := func() (*rawCharge, error) {
-		var res rawChargeResponse
-		target := srv.URL + "/transaction/v1/charges/" + url.PathEscape(id) + "?app_id=" + url.QueryEscape(benchAppID)
-		err := rawCall(ctx, hc, http.MethodGet, target, nil, &res)
-		return res.Data, err
-	}
-	sc, err1 := sdkCall()
-	rc, err2 := rawCall()
-	if err1 != nil || err2 != nil {
-		b.Fatal(err1, err2)
-	}
-	checkSame(b, sc, rc)
-
-	b.Run("sdk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := sdkCall(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := rawCall(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	c0 := benchSDKNoTimeout(b, srv)
-	b.Run("sdk-no-timeout", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c0.Charges.Get(ctx, id); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	benchCallPair(b,
+		func() (*justap.Charge, error) { return c.Charges.Get(ctx, id) },
+		func() (*justap.Charge, error) { return c0.Charges.Get(ctx, id) },
+		func() (*rawCharge, error) {
+			var res rawChargeResponse
+			target := srv.URL + "/transaction/v1/charges/" + url.PathEscape(id) + "?app_id=" + url.QueryEscape(benchAppID)
+			err := rawCall(ctx, hc, http.MethodGet, target, nil, &res)
+			return res.Data, err
+		})
 }
 
 // BenchmarkChargeListAll walks all perfPages×perfPageSize charges, page
