@@ -303,6 +303,7 @@ type ValidationError struct {
 	Reason string // what is wrong with it, and what is allowed
 }
 
+// Error names the field, says what is wrong, and that nothing was sent.
 func (e *ValidationError) Error() string {
 	return "justap: invalid " + e.Field + ": " + e.Reason + " (the request was not sent)"
 }
