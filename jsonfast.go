@@ -204,6 +204,7 @@ func (r *jreader) membersWith(fn func(key, val jvalue) bool, arrays func(key jva
 		return true
 	}
 	for {
+		r.ws()
 		if r.i >= len(r.b) || r.b[r.i] != '"' {
 			return false
 		}
@@ -228,21 +229,24 @@ func (r *jreader) membersWith(fn func(key, val jvalue) bool, arrays func(key jva
 		if !ok || fn != nil && !fn(key, val) {
 			return false
 		}
-		r.ws()
-		if r.i >= len(r.b) {
-			return false
-		}
-		switch r.b[r.i] {
-		case ',':
-			r.i++
-			r.ws()
-		case '}':
-			r.i++
-			return true
-		default:
-			return false
+		if more, ok := r.sep('}'); !more {
+			return ok
 		}
 	}
+}
+
+// sep reads what follows a member or an element: a comma (more follows)
+// or the closing byte (the end); anything else is invalid.
+// The loops skip the white space after a comma.
+func (r *jreader) sep(closing byte) (more, ok bool) {
+	r.ws()
+	if r.i < len(r.b) {
+		if c := r.b[r.i]; c == ',' || c == closing {
+			r.i++
+			return c == ',', true
+		}
+	}
+	return false, false
 }
 
 // lazyArray asks arrays for key's element callback, only when the value
@@ -274,23 +278,13 @@ func (r *jreader) elements(fn func(elem jvalue) bool) bool {
 		return true
 	}
 	for {
+		r.ws()
 		elem, ok := r.value()
 		if !ok || fn != nil && !fn(elem) {
 			return false
 		}
-		r.ws()
-		if r.i >= len(r.b) {
-			return false
-		}
-		switch r.b[r.i] {
-		case ',':
-			r.i++
-			r.ws()
-		case ']':
-			r.i++
-			return true
-		default:
-			return false
+		if more, ok := r.sep(']'); !more {
+			return ok
 		}
 	}
 }
