@@ -219,11 +219,12 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// Temporary reports whether sending the same request again later may
+// Retryable reports whether sending the same request again later may
 // succeed: no response came, the server failed, or the rate limit was hit;
 // but not when the request could not be sent at all (a refused TLS
-// certificate, an unknown host).
-func (e *Error) Temporary() bool {
+// certificate, an unknown host). The client has already retried such
+// failures as configured (see [WithMaxRetries]).
+func (e *Error) Retryable() bool {
 	return !e.notSent && (e.Is(ErrNoResponse) || e.Is(ErrServer) || e.Is(ErrRateLimited))
 }
 

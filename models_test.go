@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/justap-go/justap"
 )
 
@@ -137,9 +138,7 @@ func TestChargeDecodeWire(t *testing.T) {
 				Payer: &justap.WechatpayPayer{OpenID: "o-1"},
 				JSAPIConfig: &justap.WechatpayJSConfig{AppID: "wx1", TimeStamp: "1700000123", NonceStr: "n",
 					Package: "prepay_id=p", SignType: "RSA", PaySign: "sig"},
-				Other: map[string]json.RawMessage{"future_key": json.RawMessage(`{"x": 1}`)},
 			},
-			Other: map[string]json.RawMessage{"alipay_face": json.RawMessage(`{"y": 2}`)},
 		},
 		Credential: json.RawMessage(`{"@type": "type.googleapis.com/justap.Credential", "wx_pub": {"a": 1}}`),
 		Refunds: []*justap.Refund{{ID: "re_1", Amount: 50,
@@ -150,9 +149,27 @@ func TestChargeDecodeWire(t *testing.T) {
 		ExpiresAt: time.Date(2023, 11, 14, 23, 15, 23, 0, time.UTC),
 		ExpiredAt: time.Unix(1700000123, 0),
 	}
-	if diff := cmp.Diff(want, ch, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+	if diff := cmp.Diff(want, ch, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
+		cmpopts.IgnoreFields(justap.ChargeExtra{}, "Raw")); diff != "" {
 		t.Errorf("charge mismatch (-want +got):\n%s", diff)
 	}
+	// The keys this package does not type are kept in Raw.
+	if got := rawEntry(t, ch.Extra, "wechatpay_jsapi", "future_key"); got != `{"x": 1}` {
+		t.Errorf("wechatpay_jsapi.future_key = %s", got)
+	}
+	if got := rawEntry(t, ch.Extra, "alipay_face", "y"); got != `2` {
+		t.Errorf("alipay_face.y = %s", got)
+	}
+}
+
+// rawEntry returns key inside the channel entry of e.Raw, as raw JSON.
+func rawEntry(t *testing.T, e *justap.ChargeExtra, channel, key string) string {
+	t.Helper()
+	var m map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(e.Raw, &m); err != nil {
+		t.Fatalf("extra.Raw %s: %v", e.Raw, err)
+	}
+	return string(m[channel][key])
 }
 
 // TestTimeAndInt64Forms: each time and int64 field reads numbers and
@@ -217,7 +234,7 @@ func TestUnknownValuesDecode(t *testing.T) {
 	if err := json.Unmarshal([]byte(in), &l); err != nil {
 		t.Fatal(err)
 	}
-	if ch := l.Data[0]; ch.Channel != "DigitalRMB" || ch.Channel.Valid() || string(ch.Extra.Other["digital_rmb"]) != `{"qr":"x"}` {
+	if ch := l.Data[0]; ch.Channel != "DigitalRMB" || ch.Channel.Valid() || rawEntry(t, ch.Extra, "digital_rmb", "qr") != `"x"` {
 		t.Errorf("charge = %+v", ch)
 	}
 	var r justap.Refund
@@ -235,8 +252,8 @@ func TestEncodeRoundTrip(t *testing.T) {
 	ch := justap.Charge{
 		ID: "ch_1", Amount: 13107201, AmountRefunded: 1, Channel: justap.ChannelAlipayWap, TTL: time.Hour,
 		PaidAt: time.Unix(1700000123, 0).UTC(),
-		Extra: &justap.ChargeExtra{AlipayWap: &justap.PayURLExtra{PayURL: "https://pay.example/x",
-			Other: map[string]json.RawMessage{"k": json.RawMessage(`"v"`)}}},
+		Extra: &justap.ChargeExtra{AlipayWap: &justap.PayURLExtra{PayURL: "https://pay.example/x"},
+			Raw: json.RawMessage(`{"alipay_wap":{"k":"v"}}`)},
 		Refunds: []*justap.Refund{{ID: "re_1", Amount: 1, CreatedAt: time.Unix(1700000200, 0).UTC()}},
 	}
 	b, err := json.Marshal(ch)
@@ -254,7 +271,10 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ch, back); diff != "" {
+	if diff := cmp.Diff(ch, back, cmpopts.IgnoreFields(justap.ChargeExtra{}, "Raw")); diff != "" {
 		t.Errorf("round trip (-sent +decoded):\n%s", diff)
+	}
+	if got := rawEntry(t, back.Extra, "alipay_wap", "k"); got != `"v"` {
+		t.Errorf("alipay_wap.k after the round trip = %s, raw %s", got, back.Extra.Raw)
 	}
 }
