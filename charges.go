@@ -2,6 +2,7 @@ package justap
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -96,6 +97,12 @@ func (p *ChargeCreateParams) wire(appID string) (*chargeCreateBody, error) {
 	}
 	if err := checkMerchantID(t+"MerchantTradeID", p.MerchantTradeID); err != nil {
 		return nil, err
+	}
+	if p.Extra != nil && len(p.Extra.Raw) > 0 {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(p.Extra.Raw, &m) != nil || m == nil {
+			return nil, invalid(t+"Extra.Raw", "is not a JSON object")
+		}
 	}
 	return &chargeCreateBody{
 		AppID:            appID,

@@ -278,3 +278,51 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Errorf("alipay_wap.k after the round trip = %s, raw %s", got, back.Extra.Raw)
 	}
 }
+
+// TestChargeExtraRawMerge: encoding writes Raw's keys with the typed entries
+// over them, keeping the keys of Raw's entry that the typed one does not
+// write; decoding keeps the whole object in Raw.
+func TestChargeExtraRawMerge(t *testing.T) {
+	e := justap.ChargeExtra{
+		AlipayWap: &justap.PayURLExtra{ReturnURL: "https://new.example/back"},
+		Raw: json.RawMessage(`{"alipay_wap":{"return_url":"https://old.example/back","time_expire":"5m"},
+			"unionpay_qr":{"k":[1,2]}}`),
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"alipay_wap":{"return_url":"https://new.example/back","time_expire":"5m"},"unionpay_qr":{"k":[1,2]}}`
+	if string(b) != want {
+		t.Errorf("encoded %s\nwant    %s", b, want)
+	}
+	var back justap.ChargeExtra
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.AlipayWap == nil || back.AlipayWap.ReturnURL != "https://new.example/back" || string(back.Raw) != want {
+		t.Errorf("decoded %+v, raw %s", back.AlipayWap, back.Raw)
+	}
+	for _, raw := range []string{`[1]`, `"x"`, `{`} {
+		if b, err := json.Marshal(justap.ChargeExtra{Raw: json.RawMessage(raw)}); err == nil {
+			t.Errorf("Raw %s encoded as %s, want an error", raw, b)
+		}
+	}
+}
+
+// TestWechatTextForms: WeChat's config fields read text, escaped text and
+// numbers; other kinds are refused.
+func TestWechatTextForms(t *testing.T) {
+	in := `{"wechatpay_app":{"app_config":{"appid":"wx\u00e9","timestamp":1700000123,"noncestr":null,"sign":"a\"b"}}}`
+	var e justap.ChargeExtra
+	if err := json.Unmarshal([]byte(in), &e); err != nil {
+		t.Fatal(err)
+	}
+	c := e.WechatpayApp.AppConfig
+	if c.AppID != "wxé" || c.Timestamp != "1700000123" || c.NonceStr != "" || c.Sign != `a"b` {
+		t.Errorf("config = %+v", c)
+	}
+	if err := json.Unmarshal([]byte(`{"wechatpay_app":{"app_config":{"appid":true}}}`), &e); err == nil {
+		t.Error("appid true: want an error")
+	}
+}
