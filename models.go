@@ -930,7 +930,20 @@ func decodeExtras(charges []*chargeWire) error {
 			size += len(c.Extra) + 1
 		}
 	}
-	if len(raws) == 0 {
+	switch len(raws) {
+	case 0:
+		return nil
+	case 1:
+		var w extraWire
+		if err := json.Unmarshal(raws[0], &w); err != nil {
+			return fmt.Errorf("extra: %w", err)
+		}
+		for _, c := range charges {
+			if c != nil && len(c.Extra) > 0 && string(c.Extra) != "null" {
+				e := w.extra(c.Extra)
+				c.extra = &e
+			}
+		}
 		return nil
 	}
 	buf := make([]byte, 0, size)
