@@ -782,7 +782,7 @@ type WechatpayPayer struct {
 // the number's text.
 type WechatpayJSConfig struct {
 	AppID     string `json:"appId"`
-	TimeStamp string `json:"timeStamp"`
+	Timestamp string `json:"timeStamp"`
 	NonceStr  string `json:"nonceStr"`
 	Package   string `json:"package"`
 	SignType  string `json:"signType"`
@@ -855,7 +855,7 @@ func (w *jsConfigWire) config() *WechatpayJSConfig {
 	if w == nil {
 		return nil
 	}
-	return &WechatpayJSConfig{AppID: string(w.AppID), TimeStamp: string(w.TimeStamp), NonceStr: string(w.NonceStr),
+	return &WechatpayJSConfig{AppID: string(w.AppID), Timestamp: string(w.TimeStamp), NonceStr: string(w.NonceStr),
 		Package: string(w.Package), SignType: string(w.SignType), PaySign: string(w.PaySign)}
 }
 

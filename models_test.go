@@ -136,7 +136,7 @@ func TestChargeDecodeWire(t *testing.T) {
 		Extra: &justap.ChargeExtra{
 			WechatpayJSAPI: &justap.WechatpayJSAPIExtra{
 				Payer: &justap.WechatpayPayer{OpenID: "o-1"},
-				JSAPIConfig: &justap.WechatpayJSConfig{AppID: "wx1", TimeStamp: "1700000123", NonceStr: "n",
+				JSAPIConfig: &justap.WechatpayJSConfig{AppID: "wx1", Timestamp: "1700000123", NonceStr: "n",
 					Package: "prepay_id=p", SignType: "RSA", PaySign: "sig"},
 			},
 		},

@@ -412,7 +412,7 @@ func TestChannelExtras(t *testing.T) {
 
 func checkJSConfig(t *testing.T, c *justap.WechatpayJSConfig) {
 	t.Helper()
-	if c == nil || c.AppID == "" || c.TimeStamp != "1740816000" || len(c.NonceStr) != 32 ||
+	if c == nil || c.AppID == "" || c.Timestamp != "1740816000" || len(c.NonceStr) != 32 ||
 		!strings.HasPrefix(c.Package, "prepay_id=wx") || c.SignType != "RSA" || c.PaySign == "" {
 		t.Errorf("JS config = %+v", c)
 	}

@@ -42,7 +42,7 @@ func responseExtra(req *justap.ChargeExtra, ch *justap.Charge, base string) *jus
 	jsConfig := func() *justap.WechatpayJSConfig {
 		return &justap.WechatpayJSConfig{
 			AppID:     fakeWechatAppID,
-			TimeStamp: ts,
+			Timestamp: ts,
 			NonceStr:  nonce,
 			Package:   "prepay_id=" + prepay,
 			SignType:  "RSA",
