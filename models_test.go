@@ -326,3 +326,33 @@ func TestWechatTextForms(t *testing.T) {
 		t.Error("appid true: want an error")
 	}
 }
+
+// FuzzChargeExtraRoundTrip: an extra that decodes encodes without error,
+// and decodes again to the same typed entries.
+func FuzzChargeExtraRoundTrip(f *testing.F) {
+	for _, s := range []string{
+		`{"alipay_qr":{"qr_code":"q","x":1},"alipay_face":{"y":[2]}}`,
+		`{"wechatpay_jsapi":{"payer":{"openid":"o"},"jsapi_config":{"timeStamp":1700000123,"paySign":"s\u00e9"}}}`,
+		`{"wechatpay_app":{"app_config":{"timestamp":"1","sign":null}},"alipay_wap":null}`,
+		`{}`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e justap.ChargeExtra
+		if json.Unmarshal(b, &e) != nil {
+			return
+		}
+		out, err := json.Marshal(e)
+		if err != nil {
+			t.Fatalf("%s decoded but does not encode: %v", b, err)
+		}
+		var back justap.ChargeExtra
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("%s encoded as %s, which does not decode: %v", b, out, err)
+		}
+		if diff := cmp.Diff(e, back, cmpopts.IgnoreFields(justap.ChargeExtra{}, "Raw")); diff != "" {
+			t.Fatalf("%s → %s changed the typed entries (-first +second):\n%s", b, out, diff)
+		}
+	})
+}
