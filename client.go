@@ -368,7 +368,8 @@ func (e *envelope[T]) check() error {
 	return nil
 }
 
-// checker is a decoded response that can tell it is incomplete.
+// checker is a decoded response that finishes itself: it refuses what is
+// incomplete, and decodes what the first pass kept raw.
 type checker interface{ check() error }
 
 // The checks below refuse a null in an array of objects, which would reach
