@@ -156,12 +156,14 @@ func (s *ChargesService) Get(ctx context.Context, chargeID string, opts ...Optio
 
 // Reverse cancels an unpaid charge so that it can no longer be paid (a
 // customer who scanned the code is refused). A paid charge cannot be
-// reversed; refund it instead. Reverse is safe to retry.
+// reversed; refund it instead. Reverse is safe to retry. It sends no
+// app_id: the API takes none for reverse.
 func (s *ChargesService) Reverse(ctx context.Context, chargeID string, opts ...Option) (*Charge, error) {
 	return s.byID(ctx, http.MethodPost, chargeID, "/reverse", opts)
 }
 
-// byID calls an endpoint of one charge, with app_id in the query.
+// byID calls an endpoint of one charge. A GET carries app_id in the query;
+// reverse takes no query parameter at all.
 func (s *ChargesService) byID(ctx context.Context, method, chargeID, suffix string, opts []Option) (*Charge, error) {
 	if err := checkID("chargeID", chargeID); err != nil {
 		return nil, err
@@ -170,10 +172,14 @@ func (s *ChargesService) byID(ctx context.Context, method, chargeID, suffix stri
 	if err != nil {
 		return nil, err
 	}
+	var q url.Values
+	if method == http.MethodGet {
+		q = appQuery(cfg.appID)
+	}
 	return getObject[Charge](ctx, s.client, cfg, request{
 		method: method,
 		path:   "transaction/v1/charges/" + escapeID(chargeID) + suffix,
-		query:  appQuery(cfg.appID),
+		query:  q,
 	})
 }
 
