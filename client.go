@@ -769,5 +769,5 @@ func checkID(field, id string) error {
 	case ".", "..":
 		return invalid(field, "must be an id, not a path segment like "+strconv.Quote(id))
 	}
-	return nil
+	return checkUTF8("", field, id)
 }

@@ -7,10 +7,9 @@ import (
 	"net/url"
 	"strconv"
 	"unicode/utf8"
-)
 
-// maxRefundDescription is the longest refund description, in characters.
-const maxRefundDescription = 255
+	"github.com/justap-go/justap/internal/rules"
+)
 
 // RefundCreateParams describes a refund of a paid charge.
 //
@@ -36,7 +35,7 @@ type RefundCreateParams struct {
 	Metadata         map[string]string
 	NotifyURL        string // where Justap posts this refund's events
 	NotificationArea string // country code of the notification area, default "CN"
-	// Extra is the channel's refund input, sent as given.
+	// Extra is the channel's refund input, sent as given: a JSON object.
 	Extra json.RawMessage
 }
 
@@ -71,11 +70,22 @@ func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
 	if err := checkMerchantID(t+"MerchantRefundID", p.MerchantRefundID); err != nil {
 		return nil, err
 	}
+	if err := checkUTF8(t, "AppID", appID, "ChargeID", p.ChargeID, "Description", p.Description,
+		"NotificationArea", p.NotificationArea); err != nil {
+		return nil, err
+	}
 	switch n := utf8.RuneCountInString(p.Description); {
 	case n == 0:
 		return nil, invalid(t+"Description", "is required")
-	case n > maxRefundDescription:
-		return nil, invalid(t+"Description", "is "+strconv.Itoa(n)+" characters long; at most 255 are allowed")
+	case n > rules.MaxRefundDescriptionLen:
+		return nil, invalid(t+"Description", "is "+strconv.Itoa(n)+" characters long; at most "+
+			strconv.Itoa(rules.MaxRefundDescriptionLen)+" are allowed")
+	}
+	if err := rules.CheckURL(p.NotifyURL); err != nil {
+		return nil, invalid(t+"NotifyURL", err.Error())
+	}
+	if err := checkMetadata(t+"Metadata", p.Metadata); err != nil {
+		return nil, err
 	}
 	var amount *refundMoney
 	switch {
@@ -89,8 +99,8 @@ func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
 		m := refundMoney(p.Amount)
 		amount = &m
 	}
-	if len(p.Extra) > 0 && !json.Valid(p.Extra) {
-		return nil, invalid(t+"Extra", "is not valid JSON")
+	if err := rules.CheckExtraObject(p.Extra); err != nil {
+		return nil, invalid(t+"Extra", err.Error())
 	}
 	return &refundCreateBody{
 		AppID:            appID,
@@ -167,6 +177,10 @@ func (p *RefundListParams) query(appID string) (url.Values, error) {
 		appID = p.AppID
 	}
 	if err := checkLimit("RefundListParams.Limit", p.Limit); err != nil {
+		return nil, err
+	}
+	if err := checkUTF8("RefundListParams.", "AppID", appID, "StartingAfter", p.StartingAfter,
+		"EndingBefore", p.EndingBefore); err != nil {
 		return nil, err
 	}
 	q := appQuery(appID)

@@ -2,6 +2,7 @@ package justap_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -57,6 +58,17 @@ func TestValidation(t *testing.T) {
 		{"bad client ip", charge(func(p *justap.ChargeCreateParams) { p.ClientIP = "localhost" }), "ChargeCreateParams.ClientIP"},
 		{"negative ttl", charge(func(p *justap.ChargeCreateParams) { p.TTL = -time.Second }), "ChargeCreateParams.TTL"},
 		{"fractional ttl", charge(func(p *justap.ChargeCreateParams) { p.TTL = 1500 * time.Millisecond }), "ChargeCreateParams.TTL"},
+		// A GBK order number ("订单1" in GBK) would be altered on the wire.
+		{"merchant trade id in GBK", charge(func(p *justap.ChargeCreateParams) { p.MerchantTradeID = "\xb6\xa9\xb5\xa51" }), "ChargeCreateParams.MerchantTradeID"},
+		{"subject not UTF-8", charge(func(p *justap.ChargeCreateParams) { p.Subject = "T\xff" }), "ChargeCreateParams.Subject"},
+		{"app id not UTF-8", charge(func(p *justap.ChargeCreateParams) { p.AppID = "app\xff" }), "ChargeCreateParams.AppID"},
+		{"metadata not UTF-8", charge(func(p *justap.ChargeCreateParams) { p.Metadata = map[string]string{"k": "\xc0"} }), "ChargeCreateParams.Metadata"},
+		{"extra with invalid raw JSON", charge(func(p *justap.ChargeCreateParams) {
+			p.Extra = &justap.ChargeExtra{Other: map[string]json.RawMessage{"alipay_face": json.RawMessage(`{"a":`)}}
+		}), "ChargeCreateParams.Extra"},
+		{"extra with invalid raw JSON inside a channel", charge(func(p *justap.ChargeCreateParams) {
+			p.Extra = &justap.ChargeExtra{AlipayQR: &justap.QRCodeExtra{Other: map[string]json.RawMessage{"x": json.RawMessage(`nul`)}}}
+		}), "ChargeCreateParams.Extra"},
 
 		{"nil refund params", func(c *justap.Client) error { _, err := c.Refunds.Create(ctx, nil); return err }, "RefundCreateParams"},
 		{"refund without charge", refund(func(p *justap.RefundCreateParams) { p.ChargeID = "" }), "RefundCreateParams.ChargeID"},
@@ -68,6 +80,18 @@ func TestValidation(t *testing.T) {
 		{"zero refund without FullRefund", refund(func(p *justap.RefundCreateParams) { p.Amount = 0 }), "RefundCreateParams.Amount"},
 		{"amount and FullRefund", refund(func(p *justap.RefundCreateParams) { p.FullRefund = true }), "RefundCreateParams.Amount"},
 		{"refund extra not JSON", refund(func(p *justap.RefundCreateParams) { p.Extra = []byte("{") }), "RefundCreateParams.Extra"},
+		{"merchant refund id in GBK", refund(func(p *justap.RefundCreateParams) { p.MerchantRefundID = "\xcd\xcb\xbf\xee" }), "RefundCreateParams.MerchantRefundID"},
+		{"refund charge id not UTF-8", refund(func(p *justap.RefundCreateParams) { p.ChargeID = "ch_\xff" }), "RefundCreateParams.ChargeID"},
+		{"refund description not UTF-8", refund(func(p *justap.RefundCreateParams) { p.Description = "\xff" }), "RefundCreateParams.Description"},
+		{"get: id not UTF-8", func(c *justap.Client) error { _, err := c.Charges.Get(ctx, "ch_\xff"); return err }, "chargeID"},
+		{"list charges: merchant trade id not UTF-8", func(c *justap.Client) error {
+			_, err := c.Charges.List(ctx, &justap.ChargeListParams{MerchantTradeID: "\xb6\xa9"})
+			return err
+		}, "ChargeListParams.MerchantTradeID"},
+		{"list refunds: cursor not UTF-8", func(c *justap.Client) error {
+			_, err := c.Refunds.List(ctx, "ch_1", &justap.RefundListParams{StartingAfter: "re_\xff"})
+			return err
+		}, "RefundListParams.StartingAfter"},
 
 		{"get: empty id", func(c *justap.Client) error { _, err := c.Charges.Get(ctx, ""); return err }, "chargeID"},
 		{"get: dot-dot id", func(c *justap.Client) error { _, err := c.Charges.Get(ctx, ".."); return err }, "chargeID"},

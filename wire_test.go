@@ -105,7 +105,7 @@ func TestOperationsWire(t *testing.T) {
 			// clients stopped sending it in 3.0).
 			name: "reverse charge", method: "POST", path: "/transaction/v1/charges/ch_1/reverse",
 			response: chargeJSON,
-			call: func(c *justap.Client) (any, error) { return c.Charges.Reverse(ctx, "ch_1") },
+			call:     func(c *justap.Client) (any, error) { return c.Charges.Reverse(ctx, "ch_1") },
 		},
 		{
 			name: "create refund", method: "POST", path: "/transaction/v1/refunds",
