@@ -40,6 +40,10 @@ const (
 	DefaultRetryBaseDelay   = 500 * time.Millisecond
 	DefaultRetryMaxDelay    = 8 * time.Second
 	DefaultMaxRetryWait     = 60 * time.Second
+	// MaxRetryBackoff is the longest backoff WithRetryBackoff accepts, and
+	// the longest Retry-After a server can ask for: a longer one is read
+	// as this long.
+	MaxRetryBackoff = 24 * time.Hour
 )
 
 // Client talks to one Justap gateway with one API key. It is safe for
@@ -199,10 +203,12 @@ func WithMaxRetries(n int) Option {
 
 // WithRetryBackoff sets the backoff between attempts: a random wait
 // between 0 and base·2^(retry-1), capped at max (defaults 500ms and 8s).
+// It requires 0 < base <= max <= MaxRetryBackoff.
 func WithRetryBackoff(base, max time.Duration) Option {
 	return func(c *config) error {
-		if base <= 0 || max < base {
-			return fmt.Errorf("justap: WithRetryBackoff: want 0 < base <= max, got %v and %v", base, max)
+		if base <= 0 || max < base || max > MaxRetryBackoff {
+			return fmt.Errorf("justap: WithRetryBackoff: want 0 < base <= max <= %v, got %v and %v",
+				MaxRetryBackoff, base, max)
 		}
 		c.retryBaseDelay, c.retryMaxDelay = base, max
 		return nil
@@ -666,22 +672,25 @@ func permanentTransportError(err error) string {
 }
 
 // parseRetryAfter reads a Retry-After header: delay seconds or an HTTP
-// date. It returns -1 when there is none or it cannot be read.
+// date, as a wait from now of at most MaxRetryBackoff (a date in the past
+// is no wait). It returns -1 when there is none or it cannot be read.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return -1
 	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// ParseInt returns MaxInt64 (or MinInt64) on overflow.
 		if s < 0 {
 			return -1
 		}
-		if s > int64(24*time.Hour/time.Second) {
-			s = int64(24 * time.Hour / time.Second)
+		if s > int64(MaxRetryBackoff/time.Second) {
+			return MaxRetryBackoff
 		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
+		// Sub saturates rather than overflowing for a date far away.
+		return min(max(t.Sub(now), 0), MaxRetryBackoff)
 	}
 	return -1
 }
@@ -695,11 +704,16 @@ func (cfg *config) backoff(attempts int, retryAfter time.Duration) (time.Duratio
 	// base·2^(attempts-1), unless that reaches the cap (checked without
 	// shifting base so far that it overflows).
 	ceiling := cfg.retryMaxDelay
-	if shift := attempts - 1; shift < 63 && cfg.retryBaseDelay <= ceiling>>shift {
+	if shift := max(attempts, 1) - 1; shift < 63 && cfg.retryBaseDelay <= ceiling>>shift {
 		ceiling = cfg.retryBaseDelay << shift
 	}
-	// Full jitter: a uniform wait in [0, ceiling].
-	return rand.N(ceiling + 1), true
+	// Full jitter: a uniform wait in [0, ceiling]. The options keep the
+	// ceiling far below math.MaxInt64; the guards keep rand.N's argument
+	// positive whatever the configuration.
+	if ceiling <= 0 {
+		return 0, true
+	}
+	return rand.N(min(ceiling, math.MaxInt64-1) + 1), true
 }
 
 // sleep waits for d, or until ctx is done.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -226,6 +227,12 @@ func TestNewClientOptions(t *testing.T) {
 		{"negative retries", "sk_test_1", []justap.Option{justap.WithMaxRetries(-1)}},
 		{"backoff base above max", "sk_test_1", []justap.Option{justap.WithRetryBackoff(time.Second, time.Millisecond)}},
 		{"negative timeout", "sk_test_1", []justap.Option{justap.WithRequestTimeout(-1)}},
+		{"backoff of MaxInt64", "sk_test_1", []justap.Option{justap.WithRetryBackoff(math.MaxInt64, math.MaxInt64)}},
+		{"backoff max above MaxRetryBackoff", "sk_test_1", []justap.Option{justap.WithRetryBackoff(time.Second, justap.MaxRetryBackoff+1)}},
+		{"backoff zero base", "sk_test_1", []justap.Option{justap.WithRetryBackoff(0, time.Second)}},
+		{"backoff negative", "sk_test_1", []justap.Option{justap.WithRetryBackoff(-time.Second, -time.Second)}},
+		{"negative retry wait", "sk_test_1", []justap.Option{justap.WithMaxRetryWait(-1)}},
+		{"negative response limit", "sk_test_1", []justap.Option{justap.WithMaxResponseBytes(-1)}},
 		{"zero response limit", "sk_test_1", []justap.Option{justap.WithMaxResponseBytes(0)}},
 	}
 	for _, tt := range bad {
@@ -279,5 +286,36 @@ func TestUserAgent(t *testing.T) {
 	})
 	if _, err := c.Charges.Get(context.Background(), "ch_1"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExtremeOptions: the largest values every option accepts work on a
+// real call, retry and Retry-After included, without a panic or overflow.
+func TestExtremeOptions(t *testing.T) {
+	c, mux, _ := setup(t,
+		justap.WithMaxRetries(math.MaxInt),
+		justap.WithRetryBackoff(justap.MaxRetryBackoff, justap.MaxRetryBackoff),
+		justap.WithMaxRetryWait(math.MaxInt64),
+		justap.WithRequestTimeout(math.MaxInt64),
+		justap.WithMaxResponseBytes(math.MaxInt64))
+	var calls atomic.Int32
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			writeJSON(w, http.StatusServiceUnavailable, `{}`)
+			return
+		}
+		writeJSON(w, http.StatusOK, chargeJSON)
+	})
+	ch, err := c.Charges.Get(context.Background(), "ch_1")
+	if err != nil || ch.ID != "ch_1" || calls.Load() != 2 {
+		t.Fatalf("Get = %v, %v after %d requests; want the charge after 2", ch, err, calls.Load())
+	}
+	// The smallest accepted values too.
+	c0, mux0, _ := setup(t, justap.WithRetryBackoff(1, 1), justap.WithMaxRetryWait(0),
+		justap.WithRequestTimeout(0), justap.WithMaxResponseBytes(int64(len(chargeJSON))), justap.WithMaxRetries(1))
+	mux0.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, chargeJSON) })
+	if _, err := c0.Charges.Get(context.Background(), "ch_1"); err != nil {
+		t.Fatalf("Get with the smallest options: %v", err)
 	}
 }
