@@ -27,7 +27,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"-99999999999999999999999", -1},
 		{"Sun, 01 Mar 2026 12:00:30 GMT", 30 * time.Second},
 		{"Sunday, 01-Mar-26 12:00:30 GMT", 30 * time.Second}, // RFC 850
-		{"Sun Mar  1 12:00:30 2026", 30 * time.Second},      // asctime
+		{"Sun Mar  1 12:00:30 2026", 30 * time.Second},       // asctime
 		{"Sat, 28 Feb 2026 12:00:00 GMT", 0},                 // in the past
 		{"Fri, 31 Dec 9999 23:59:59 GMT", MaxRetryBackoff},   // far future
 		{"Mon, 01 Jan 0001 00:00:00 GMT", 0},                 // far past: Sub saturates
