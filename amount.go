@@ -17,8 +17,16 @@ import (
 // fraction of a fen (0.001) is rejected rather than rounded.
 type Amount int64
 
-// Yuan returns the Amount of y whole yuan: Yuan(12) is Amount(1200).
-func Yuan(y int64) Amount { return Amount(y * 100) }
+// Yuan returns the Amount of y whole yuan: Yuan(12) is Amount(1200). It
+// never wraps: a y whose count of fen does not fit in an int64 (beyond
+// about ±92 thousand trillion yuan) is refused with an error, and the
+// Amount is then 0.
+func Yuan(y int64) (Amount, error) {
+	if y > math.MaxInt64/100 || y < math.MinInt64/100 {
+		return 0, fmt.Errorf("justap: Yuan(%d): %w (at most %d yuan either way)", y, errAmountRange, int64(math.MaxInt64/100))
+	}
+	return Amount(y * 100), nil
+}
 
 // ParseAmount parses a decimal amount of yuan such as "12.30", "0.01",
 // "-5" or "1e2" into an exact Amount. It rejects text that is not a
