@@ -228,14 +228,19 @@ func checkMerchantID(field, id string) *apiError {
 }
 
 // parseAmount reads an amount of yuan, a JSON number or numeric string,
-// exactly. Absent is nil; present, it must be greater than zero and a
-// whole number of fen.
+// exactly: a request is refused float noise a response is allowed (see
+// justap.Amount). Absent is nil; present, it must be greater than zero and
+// a whole number of fen.
 func parseAmount(field string, raw json.RawMessage) (*justap.Amount, *apiError) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	var a justap.Amount
-	if err := a.UnmarshalJSON(raw); err != nil {
+	text := string(raw)
+	if len(text) >= 2 && text[0] == '"' && text[len(text)-1] == '"' {
+		text = text[1 : len(text)-1]
+	}
+	a, err := justap.ParseAmount(text)
+	if err != nil {
 		return nil, errorf(codeInvalidArgument, "%s: %s is not an amount of yuan with at most two decimals, such as 19.99", field, truncate(raw))
 	}
 	if a <= 0 {
