@@ -336,8 +336,17 @@ func setText(q url.Values, key, v string) {
 	}
 }
 
+// pageSize is the Limit asked for, 0 when unset.
+func (p *ChargeListParams) pageSize() int {
+	if p == nil {
+		return 0
+	}
+	return p.Limit
+}
+
 // List returns one page of charges, newest first. To walk every page, use
-// All.
+// All. A page of more charges than Limit (or than 100, the largest page,
+// when Limit is 0) is refused as ErrMalformedResponse.
 func (s *ChargesService) List(ctx context.Context, params *ChargeListParams, opts ...Option) (*ChargeList, error) {
 	cfg, err := s.client.callConfig(opts)
 	if err != nil {
@@ -349,6 +358,9 @@ func (s *ChargesService) List(ctx context.Context, params *ChargeListParams, opt
 	}
 	var l ChargeList
 	if err := s.client.do(ctx, cfg, request{method: http.MethodGet, path: "transaction/v1/charges", query: q}, &l); err != nil {
+		return nil, err
+	}
+	if err := checkPageSize("/transaction/v1/charges", "charge", len(l.Data), params.pageSize()); err != nil {
 		return nil, err
 	}
 	return &l, nil

@@ -192,6 +192,8 @@ func (p *RefundListParams) query(appID string) (url.Values, error) {
 }
 
 // List returns one page of a charge's refunds. To walk every page, use All.
+// A page of more refunds than Limit (or than 100 when Limit is 0) is
+// refused as ErrMalformedResponse.
 func (s *RefundsService) List(ctx context.Context, chargeID string, params *RefundListParams, opts ...Option) (*RefundList, error) {
 	if err := checkID("chargeID", chargeID); err != nil {
 		return nil, err
@@ -206,6 +208,13 @@ func (s *RefundsService) List(ctx context.Context, chargeID string, params *Refu
 	}
 	var l RefundList
 	if err := s.client.do(ctx, cfg, request{method: http.MethodGet, path: refundsPath(chargeID), query: q}, &l); err != nil {
+		return nil, err
+	}
+	limit := 0
+	if params != nil {
+		limit = params.Limit
+	}
+	if err := checkPageSize("/"+refundsPath(chargeID), "refund", len(l.Data), limit); err != nil {
 		return nil, err
 	}
 	return &l, nil
