@@ -2,6 +2,8 @@ package justap
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -482,11 +485,13 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	start := time.Now()
 	defer func() { res.duration = time.Since(start) }()
 	// A gateway may echo the key back ("unknown key sk_live_…"); it goes
-	// no further, into an error or a log record.
+	// no further, into an error or a log record. The server's text is
+	// bounded only after the key is gone, so the cut keeps none of it.
 	defer func() {
 		key := cfg.apiKey()
-		res.requestID = redactText(res.requestID, key)
+		res.requestID = clipText(redactText(res.requestID, key), maxServerText)
 		res.err.redact(key)
+		res.err.clip()
 	}()
 
 	actx := ctx
@@ -535,13 +540,25 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	res.requestID = requestID(resp.Header)
 
 	data, err := readBody(resp, cfg.maxResponseBytes)
+	// Every error below is built from safe: the body with the API key
+	// replaced before anything cuts it, so no cut can keep a part of it.
+	safe, hadKey := redactBody(data, cfg.apiKey(), err != nil)
 	if err != nil {
-		e := newResponseError(resp, data)
+		e := newResponseError(resp, safe)
 		e.Err = err
 		if errors.Is(err, errTooLarge) {
 			e.class = ErrMalformedResponse
 			e.Message = "the response body is larger than the limit (see WithMaxResponseBytes)"
 			// An error status still says what happened and whether to retry.
+			res.retry, res.retryAfter = retryableStatus(resp)
+		} else if corruptEncoding(err) {
+			// The bytes arrived but cannot be read: sending again brings the
+			// same bytes, so only an error status says whether to retry.
+			e.class = ErrMalformedResponse
+			e.Message = "the response body's content encoding (" + resp.Header.Get("Content-Encoding") + ") is corrupt"
+			if resp.Uncompressed {
+				e.Message = "the response body's gzip encoding is corrupt"
+			}
 			res.retry, res.retryAfter = retryableStatus(resp)
 		} else {
 			e.class = ErrNoResponse
@@ -553,7 +570,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		res.err = newResponseError(resp, data)
+		res.err = newResponseError(resp, safe)
 		res.retry, res.retryAfter = retryableStatus(resp)
 		return res
 	}
@@ -565,11 +582,63 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		if err == nil {
 			return res
 		}
-		res.err = malformed(resp, data, err)
+		res.err = malformed(resp, safe, err)
 	} else {
-		res.err = malformed(resp, data, err)
+		if hadKey {
+			// A decoding error may quote the body, cut short, and so a part
+			// of the key; take the error of the redacted body instead.
+			if err2 := decodeResponse(safe, out); err2 != nil {
+				err = err2
+			} else {
+				err = errors.New("the response body does not decode as the API's JSON")
+			}
+		}
+		res.err = malformed(resp, safe, err)
 	}
 	return res
+}
+
+// redactBody returns body with every occurrence of key replaced, and
+// whether there was one; body itself when there was none. When the body
+// was cut short (cut), a partial key at its end is dropped too. Redacting
+// the whole body first means no later cut (of Error.Body, of a decoding
+// error's quote) can keep a part of the key.
+func redactBody(body []byte, key string, cut bool) ([]byte, bool) {
+	if key == "" {
+		return body, false
+	}
+	had := bytes.Contains(body, []byte(key))
+	if had {
+		body = bytes.ReplaceAll(body, []byte(key), []byte(redacted))
+	}
+	if cut {
+		if n := partialKeySuffix(body, key); n > 0 {
+			body = slices.Clone(body[:len(body)-n])
+			had = true
+		}
+	}
+	return body, had
+}
+
+// partialKeySuffix returns the length of the longest end of b that is a
+// beginning of key, shorter than key: what is left of a key cut short.
+func partialKeySuffix(b []byte, key string) int {
+	for n := min(len(b), len(key)-1); n > 0; n-- {
+		if string(b[len(b)-n:]) == key[:n] {
+			return n
+		}
+	}
+	return 0
+}
+
+// corruptEncoding reports whether reading a body failed because its
+// content encoding (gzip, which the transport undoes) is corrupt, rather
+// than because the connection broke.
+func corruptEncoding(err error) bool {
+	var corrupt flate.CorruptInputError
+	var internal flate.InternalError
+	return errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) ||
+		errors.As(err, &corrupt) || errors.As(err, &internal)
 }
 
 // retryableStatus reports whether a response's status is worth another
@@ -755,7 +824,7 @@ func (c *Client) log(ctx context.Context, cfg *config, method, path string, atte
 		case e.Is(ErrMalformedResponse):
 			msg = ErrMalformedResponse.Error()
 		case e.Err != nil && (e.StatusCode == 0 || e.class == ErrNoResponse):
-			msg = e.Err.Error() // the transport's error
+			msg = clipText(e.Err.Error(), maxServerText) // the transport's error, which may quote the server
 		case e.StatusCode == 0:
 			msg = e.Message
 		}
