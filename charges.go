@@ -18,7 +18,7 @@ import (
 type ChargeCreateParams struct {
 	AppID string
 	// MerchantTradeID is the merchant's own order number, unique per app,
-	// at most 32 characters. It is the idempotency key of the charge:
+	// at most 32 characters of UTF-8 (convert a GBK order number first). It is the idempotency key of the charge:
 	// sending the same create again can never charge twice, the server
 	// refuses the second (ErrConflict).
 	MerchantTradeID string

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Version is the version of this library, sent in the User-Agent header.
@@ -159,10 +160,14 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithAppID sets the app_id sent when a call's params leave AppID empty.
+// It must be valid UTF-8 without control characters.
 func WithAppID(appID string) Option {
 	return func(c *config) error {
 		if err := checkHeaderText("WithAppID", appID); err != nil {
 			return err
+		}
+		if !utf8.ValidString(appID) {
+			return errors.New("justap: WithAppID: the app id is not valid UTF-8")
 		}
 		c.appID = appID
 		return nil

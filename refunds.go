@@ -21,7 +21,7 @@ type RefundCreateParams struct {
 	AppID    string
 	ChargeID string
 	// MerchantRefundID is the merchant's own refund number, unique, at most
-	// 32 characters. It is the idempotency key of the refund: reuse the same
+	// 32 characters of UTF-8. It is the idempotency key of the refund: reuse the same
 	// id when retrying, and a retry can never refund twice.
 	MerchantRefundID string
 	// Description says why, at most 255 characters. Required.

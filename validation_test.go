@@ -224,6 +224,7 @@ func TestNewClientOptions(t *testing.T) {
 		{"nil HTTP client", "sk_test_1", []justap.Option{justap.WithHTTPClient(nil)}},
 		{"user agent with CRLF", "sk_test_1", []justap.Option{justap.WithUserAgent("shop\r\nX-Evil: 1")}},
 		{"app id with LF", "sk_test_1", []justap.Option{justap.WithAppID("app\n")}},
+		{"app id not UTF-8", "sk_test_1", []justap.Option{justap.WithAppID("app\xff")}},
 		{"negative retries", "sk_test_1", []justap.Option{justap.WithMaxRetries(-1)}},
 		{"backoff base above max", "sk_test_1", []justap.Option{justap.WithRetryBackoff(time.Second, time.Millisecond)}},
 		{"negative timeout", "sk_test_1", []justap.Option{justap.WithRequestTimeout(-1)}},
