@@ -545,10 +545,10 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	res.requestID = requestID(resp.Header)
 
 	data, err := readBody(resp, cfg.maxResponseBytes)
-	// Every error below is built from safe: the body with the API key
-	// replaced before anything cuts it, so no cut can keep a part of it.
-	safe, hadKey := redactBody(data, cfg.apiKey(), err != nil)
+	// Every error below is built from the body with the API key replaced
+	// before anything cuts it, so no cut can keep a part of it.
 	if err != nil {
+		safe, _ := redactBody(data, cfg.apiKey(), true)
 		e := newResponseError(resp, safe)
 		e.Err = err
 		if errors.Is(err, errTooLarge) {
@@ -575,6 +575,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		safe, _ := redactBody(data, cfg.apiKey(), false)
 		res.err = newResponseError(resp, safe)
 		res.retry, res.retryAfter = retryableStatus(resp)
 		return res
@@ -587,8 +588,10 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		if err == nil {
 			return res
 		}
+		safe, _ := redactBody(data, cfg.apiKey(), false)
 		res.err = malformed(resp, safe, err)
 	} else {
+		safe, hadKey := redactBody(data, cfg.apiKey(), false)
 		if hadKey {
 			// A decoding error may quote the body, cut short, and so a part
 			// of the key; take the error of the redacted body instead.
