@@ -3,7 +3,6 @@ package justap
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -88,8 +87,8 @@ func (p *ChargeCreateParams) wire(appID string) (*chargeCreateBody, error) {
 		return nil, invalid(t+"Body", "is required")
 	case p.ClientIP == "":
 		return nil, invalid(t+"ClientIP", "is required")
-	case net.ParseIP(p.ClientIP) == nil:
-		return nil, invalid(t+"ClientIP", strconv.Quote(p.ClientIP)+" is not an IP address")
+	case rules.CheckClientIP(p.ClientIP) != nil:
+		return nil, invalid(t+"ClientIP", rules.CheckClientIP(p.ClientIP).Error())
 	case p.TTL < 0:
 		return nil, invalid(t+"TTL", "must not be negative")
 	case p.TTL%time.Second != 0:

@@ -57,6 +57,8 @@ func TestRulesAgreeWithFake(t *testing.T) {
 		{name: "valid charge (control)", charge: func(*justap.ChargeCreateParams) {}},
 		{name: "valid refund (control)", refund: func(*justap.RefundCreateParams) {}},
 
+		{name: "client_ip not an address", charge: func(p *justap.ChargeCreateParams) { p.ClientIP = "localhost" },
+			raw: map[string]any{"client_ip": "localhost"}, field: "ChargeCreateParams.ClientIP"},
 		{name: "currency USD", charge: func(p *justap.ChargeCreateParams) { p.Currency = "USD" },
 			raw: map[string]any{"currency": "USD"}, field: "ChargeCreateParams.Currency"},
 		{name: "currency in lower case", charge: func(p *justap.ChargeCreateParams) { p.Currency = "cny" },

@@ -3,7 +3,6 @@ package justaptest
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -108,8 +107,8 @@ func parseChargeCreate(body []byte) (*newCharge, *apiError) {
 		return nil, required("body")
 	case r.ClientIP == "":
 		return nil, required("client_ip")
-	case net.ParseIP(r.ClientIP) == nil:
-		return nil, errorf(codeInvalidArgument, "client_ip: %q is not an IP address", r.ClientIP)
+	case rules.CheckClientIP(r.ClientIP) != nil:
+		return nil, errorf(codeInvalidArgument, "client_ip: %v", rules.CheckClientIP(r.ClientIP))
 	}
 	if err := rules.CheckCurrency(r.Currency); err != nil {
 		return nil, errorf(codeInvalidArgument, "currency: %v", err)

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"unicode/utf8"
@@ -35,6 +36,14 @@ const (
 	// MaxTTLSeconds is the longest time a charge can stay payable: 366 days.
 	MaxTTLSeconds = 366 * 24 * 3600
 )
+
+// CheckClientIP allows an IPv4 or IPv6 address, the customer's client_ip.
+func CheckClientIP(s string) error {
+	if net.ParseIP(s) == nil {
+		return fmt.Errorf("%s is not an IP address", strconv.Quote(s))
+	}
+	return nil
+}
 
 // CheckCurrency allows "" (the default, CNY) and CNY.
 func CheckCurrency(s string) error {

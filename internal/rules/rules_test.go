@@ -11,6 +11,10 @@ func TestChecks(t *testing.T) {
 		err  error
 		ok   bool
 	}{
+		{"ip v4", CheckClientIP("203.0.113.7"), true},
+		{"ip v6", CheckClientIP("2001:db8::1"), true},
+		{"ip name", CheckClientIP("localhost"), false},
+		{"ip empty", CheckClientIP(""), false},
 		{"currency empty", CheckCurrency(""), true},
 		{"currency CNY", CheckCurrency("CNY"), true},
 		{"currency USD", CheckCurrency("USD"), false},
