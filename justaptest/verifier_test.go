@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,5 +255,78 @@ func TestNewVerifierRejects(t *testing.T) {
 		if v, err := justaptest.NewVerifier(tc.pub, tc.opts); err == nil || v != nil {
 			t.Errorf("%s: NewVerifier succeeded", tc.name)
 		}
+	}
+}
+
+// steppingClock is a scripted clock that steps back and forth around a
+// moment: each reading is the next offset of a cycle, in seconds.
+type steppingClock struct {
+	base    time.Time
+	offsets []int64
+	i       atomic.Int64
+}
+
+func (c *steppingClock) Now() time.Time {
+	n := c.i.Add(1) - 1
+	return c.base.Add(time.Duration(c.offsets[n%int64(len(c.offsets))]) * time.Second)
+}
+
+// TestVerifierReplayAtExpiryClockSteppingBack (D2): many goroutines send
+// one accepted request again, among fresh requests that make the verifier
+// forget expired nonces, while its clock steps back and forth across the
+// moment the replayed nonce may be forgotten. Every replay is refused, as a
+// replay or as stale: a clock that steps back never revives a forgotten
+// nonce, and one caller's early reading never undoes another's forgetting.
+func TestVerifierReplayAtExpiryClockSteppingBack(t *testing.T) {
+	key := signingKey(t)
+	const t0 = 1700000000
+	skew := time.Minute
+	body := []byte(`{"x":1}`)
+	replay := signAt(t, key, body, t0, nonceN(9))
+
+	// The request is accepted at t0, then replayed around t0 + skew.
+	clock := &steppingClock{base: time.Unix(t0, 0), offsets: []int64{0}}
+	v := newVerifier(t, &key.PublicKey, &justaptest.VerifierOptions{Now: clock.Now, MaxClockSkew: skew})
+	if err := v.Verify(replay, body); err != nil {
+		t.Fatalf("first Verify: %v", err)
+	}
+
+	// Fresh requests, sent at t0 + skew: valid at every reading below.
+	const goroutines, each = 8, 12
+	fresh := make([][]http.Header, goroutines)
+	for g := range fresh {
+		for i := range each {
+			fresh[g] = append(fresh[g], signAt(t, key, body, t0+int64(skew/time.Second), nonceN(1000+g*each+i)))
+		}
+	}
+	clock.base = time.Unix(t0, 0).Add(skew)
+	clock.offsets = []int64{-2, 1, -1, 0, 2, -30, 1, -3, 0, 3, -1}
+	clock.i.Store(0)
+
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := v.Verify(fresh[g][i], body); err != nil {
+					t.Errorf("fresh request: %v", err)
+				}
+				for range 4 {
+					err := v.Verify(replay, body)
+					switch {
+					case err == nil:
+						accepted.Add(1)
+					case !errors.Is(err, justaptest.ErrRequestReplayed) && !errors.Is(err, justaptest.ErrRequestStale):
+						t.Errorf("Verify: %v, want a replay or stale refusal", err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("%d of %d replays accepted, want none", n, goroutines*each*4)
 	}
 }
