@@ -90,7 +90,7 @@ type Charge struct {
 	Description     string  `json:"description,omitempty"`
 	ClientIP        string  `json:"client_ip"`
 	Paid            bool    `json:"paid"`
-	Refunded        bool    `json:"refunded"` // refunded in full
+	Refunded        bool    `json:"refunded"` // has refunds, failed ones included; AmountRefunded says how much
 	Reversed        bool    `json:"reversed"`
 	Closed          bool    `json:"closed"`
 	LiveMode        bool    `json:"live_mode"` // false for charges made with a test key

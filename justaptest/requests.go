@@ -67,6 +67,7 @@ type newCharge struct {
 	currency               string
 	description            string
 	extra                  *justap.ChargeExtra
+	rawExtra               json.RawMessage // the request's extra as sent
 	metadata               map[string]string
 	ttl                    time.Duration // 0: DefaultTTL
 }
@@ -142,6 +143,7 @@ func parseChargeCreate(body []byte) (*newCharge, *apiError) {
 			return nil, errorf(codeInvalidArgument, "extra: %v", err)
 		}
 		n.extra = &ex
+		n.rawExtra = r.Extra
 	}
 	if err := checkChannelInputs(n.channel, n.extra); err != nil {
 		return nil, err

@@ -293,11 +293,7 @@ func grpcCode(status int) int {
 
 // errorBody is the JSON of a google.rpc.Status.
 func (e *apiError) body() []byte {
-	b, _ := json.Marshal(struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Details []any  `json:"details"`
-	}{e.code, e.message, []any{}})
+	b, _ := json.Marshal(statusJSON{e.code, e.message, []any{}})
 	return b
 }
 

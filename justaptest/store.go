@@ -23,11 +23,15 @@ type store struct {
 	byRefundID map[string]*refundRec // by app id + "\x00" + merchant_refund_id
 }
 
+// chargeRec is a charge's state. The fields of c that the fake keeps are
+// the ones its wire form is built from (wire.go); c.Extra, c.Refunds and
+// c.Refunded are unused: extra is kept as written, and refunds below.
 type chargeRec struct {
 	seq      int64
-	c        justap.Charge // Refunds is filled when the charge is written out
-	refunds  []*refundRec  // in creation order
-	reserved justap.Amount // the sum of its refunds, pending ones included
+	c        justap.Charge
+	extra    json.RawMessage // the charge's extra as the gateway writes it
+	refunds  []*refundRec    // in creation order
+	reserved justap.Amount   // the sum of its refunds, pending ones included
 }
 
 type refundRec struct {
@@ -106,31 +110,9 @@ func settle(c *chargeRec, now time.Time) {
 	}
 }
 
-// view is the charge as the gateway writes it, its refunds newest first.
-// It shares memory with the store: marshal it while h.mu is held.
-func (c *chargeRec) view() *justap.Charge {
-	ch := c.c
-	if len(c.refunds) > 0 {
-		rs := slices.Clone(c.refunds)
-		newestFirst(rs)
-		ch.Refunds = make([]*justap.Refund, len(rs))
-		for i, r := range rs {
-			ch.Refunds[i] = &r.r
-		}
-	}
-	return &ch
-}
-
 // object marshals a single-object response: {"object": …, "data": …}.
 func object(name string, data any) ([]byte, *apiError) {
-	b, err := json.Marshal(struct {
-		Object string `json:"object"`
-		Data   any    `json:"data"`
-	}{name, data})
-	if err != nil {
-		return nil, errorf(codeInternal, "cannot encode the %s: %v", name, err)
-	}
-	return b, nil
+	return marshal(envelope{Object: name, Data: data})
 }
 
 func marshal(v any) ([]byte, *apiError) {
@@ -220,11 +202,11 @@ func (h *Handler) createCharge(body []byte, base string) ([]byte, *apiError) {
 		CreatedAt:       now,
 		ExpiresAt:       now.Add(ttl),
 	}}
-	c.c.Extra = responseExtra(n.extra, &c.c, base)
+	c.extra = responseExtra(n.rawExtra, &c.c, base)
 	st.charges[c.c.ID] = c
 	st.order = append(st.order, c)
 	st.byTradeID[tradeKey] = c
-	return object("Charge", c.view())
+	return object("Charge", c.wire())
 }
 
 // getCharge serves OpGetCharge.
@@ -243,7 +225,7 @@ func (h *Handler) getCharge(q url.Values, id string) ([]byte, *apiError) {
 	if mtid != "" && mtid != c.c.MerchantTradeID {
 		return nil, errorf(codeNotFound, "no charge %q with merchant_trade_id %q", id, mtid)
 	}
-	return object("Charge", c.view())
+	return object("Charge", c.wire())
 }
 
 // chargeFilter is the selection of a charge list.
@@ -254,13 +236,14 @@ type chargeFilter struct {
 	paid, refunded, reversed, closed, expired *bool
 }
 
-func (f *chargeFilter) match(c *justap.Charge) bool {
+func (f *chargeFilter) match(rec *chargeRec) bool {
+	c := &rec.c
 	created := c.CreatedAt.Unix()
 	return (f.merchantTradeID == "" || c.MerchantTradeID == f.merchantTradeID) &&
 		(f.channel == "" || c.Channel == f.channel) &&
 		(f.gt == nil || created > *f.gt) && (f.gte == nil || created >= *f.gte) &&
 		(f.lt == nil || created < *f.lt) && (f.lte == nil || created <= *f.lte) &&
-		is(f.paid, c.Paid) && is(f.refunded, c.Refunded) && is(f.reversed, c.Reversed) &&
+		is(f.paid, c.Paid) && is(f.refunded, len(rec.refunds) > 0) && is(f.reversed, c.Reversed) &&
 		is(f.closed, c.Closed) && is(f.expired, !c.ExpiredAt.IsZero())
 }
 
@@ -385,15 +368,15 @@ func (h *Handler) listCharges(q url.Values) ([]byte, *apiError) {
 	var match []*chargeRec
 	for _, c := range h.st.order {
 		settle(c, now)
-		if f.match(&c.c) {
+		if f.match(c) {
 			match = append(match, c)
 		}
 	}
 	newestFirst(match)
 	page, more := paginate(match, (*chargeRec).key, limit, after, before)
-	l := justap.ChargeList{Object: "ChargeList", Data: make([]*justap.Charge, len(page)), HasMore: more}
+	l := chargeListJSON{Object: "ChargeList", Data: make([]*chargeJSON, len(page)), HasMore: more}
 	for i, c := range page {
-		l.Data[i] = c.view()
+		l.Data[i] = c.wire()
 	}
 	return marshal(l)
 }
@@ -414,7 +397,7 @@ func (h *Handler) reverseCharge(q url.Values, id string) ([]byte, *apiError) {
 		c.c.Reversed = true
 		c.c.ReversedAt = h.now()
 	}
-	return object("Charge", c.view())
+	return object("Charge", c.wire())
 }
 
 // createRefund serves OpCreateRefund.
@@ -473,7 +456,7 @@ func (h *Handler) createRefund(body []byte) ([]byte, *apiError) {
 	if !h.opts.pendingRefunds {
 		h.completeRefund(r)
 	}
-	return object("Refund", &r.r)
+	return object("Refund", r.wire())
 }
 
 // completeRefund makes a pending refund succeed.
@@ -484,7 +467,6 @@ func (h *Handler) completeRefund(r *refundRec) {
 	r.r.RefundNo = "rn_" + r.r.ID[len("re_"):]
 	ch := &r.charge.c
 	ch.AmountRefunded += r.r.Amount
-	ch.Refunded = ch.AmountRefunded == ch.Amount
 }
 
 func (h *Handler) findRefund(chargeID, refundID string) (*refundRec, *apiError) {
@@ -507,7 +489,7 @@ func (h *Handler) getRefund(q url.Values, chargeID, refundID string) ([]byte, *a
 	if err != nil {
 		return nil, err
 	}
-	return object("Refund", &r.r)
+	return object("Refund", r.wire())
 }
 
 // listRefunds serves OpListRefunds.
@@ -532,9 +514,9 @@ func (h *Handler) listRefunds(q url.Values, chargeID string) ([]byte, *apiError)
 	all := slices.Clone(c.refunds)
 	newestFirst(all)
 	page, more := paginate(all, (*refundRec).key, limit, after, before)
-	l := justap.RefundList{Object: "RefundList", Data: make([]*justap.Refund, len(page)), HasMore: more, Total: int64(len(all))}
+	l := refundListJSON{Object: "RefundList", Data: make([]*refundJSON, len(page)), HasMore: more, Total: int64(len(all))}
 	for i, r := range page {
-		l.Data[i] = &r.r
+		l.Data[i] = r.wire()
 	}
 	return marshal(l)
 }
@@ -654,7 +636,7 @@ func (h *Handler) Charge(chargeID string) (*justap.Charge, bool) {
 	c, err := h.findCharge(chargeID)
 	var b []byte
 	if err == nil {
-		b, err = marshal(c.view())
+		b, err = marshal(c.wire())
 	}
 	h.mu.Unlock()
 	if err != nil {
@@ -674,7 +656,7 @@ func (h *Handler) Refund(refundID string) (*justap.Refund, bool) {
 	var b []byte
 	r := h.st.refunds[refundID]
 	if r != nil {
-		b, _ = marshal(&r.r)
+		b, _ = marshal(r.wire())
 	}
 	h.mu.Unlock()
 	var rf justap.Refund
@@ -691,10 +673,10 @@ func (h *Handler) Charges() []*justap.Charge {
 	now := h.now()
 	all := slices.Clone(h.st.order)
 	newestFirst(all)
-	views := make([]*justap.Charge, len(all))
+	views := make([]*chargeJSON, len(all))
 	for i, c := range all {
 		settle(c, now)
-		views[i] = c.view()
+		views[i] = c.wire()
 	}
 	b, _ := marshal(views)
 	h.mu.Unlock()
