@@ -411,7 +411,7 @@ func driveAllOperations(t *testing.T, srv *justaptest.Server, c *justap.Client, 
 		must(err)
 		resp.Body.Close()
 	}
-	post("/transaction/v1/charges", srv.APIKey(), `{"app_id":"`+srv.AppID()+`"}`)     // 400, code 3
+	post("/transaction/v1/charges", srv.APIKey(), `{"app_id":"`+srv.AppID()+`"}`)    // 400, code 3
 	post("/transaction/v1/charges", "sk_test_wrong", `{"app_id":"`+srv.AppID()+`"}`) // 401, code 16
 	cf.mu.Lock()
 	cf.probe = false
