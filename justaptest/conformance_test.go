@@ -62,6 +62,14 @@ var sharedWithResponses = struct {
 	reached string
 }{map[string][]string{"v1CreateChargeRequest": {"currency"}}, "v1ChargeExtra"}
 
+// awaitingFix names the request violations of the SDK that another branch
+// fixes; each entry goes when that fix reaches this branch.
+var awaitingFix = map[string]bool{
+	// Issue 11 item 5: Reverse sends ?app_id=, which the spec does not
+	// list for reverse.
+	"POST /transaction/v1/charges/{charge_id}/reverse ?app_id": true,
+}
+
 // loadSpec reads the Swagger 2.0 description, adds the rpcStatus
 // definition it refers to and never defines, lifts the [OPTIONAL] fields
 // out of the request schemas' required lists, and converts it to OpenAPI 3.
@@ -226,6 +234,14 @@ func (c *conformance) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			c.violation("request %s %s: %v", what, body, err)
 		}
+		// The validator ignores query parameters the operation does not
+		// declare; the gateway may too, but the SDK must not send them.
+		for key := range req.URL.Query() {
+			if in.Route.Operation.Parameters.GetByInAndName(openapi3.ParameterInQuery, key) == nil &&
+				!awaitingFix[what+" ?"+key] {
+				c.violation("request %s: query parameter %q is not a parameter of the operation", what, key)
+			}
+		}
 	}
 	in := input(c.router)
 	if in == nil {
@@ -382,6 +398,10 @@ func driveAllOperations(t *testing.T, srv *justaptest.Server, c *justap.Client, 
 		_, err := c.Charges.List(ctx, lp)
 		must(err)
 	}
+	_, err = c.Charges.List(ctx, &justap.ChargeListParams{EndingBefore: charges[5].ID, Limit: 2})
+	must(err)
+	_, err = c.Refunds.List(ctx, paid.ID, &justap.RefundListParams{EndingBefore: r1.ID})
+	must(err)
 	n := 0
 	for _, err := range c.Charges.All(ctx, &justap.ChargeListParams{Limit: 4}) {
 		must(err)
