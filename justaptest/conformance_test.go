@@ -3,6 +3,7 @@ package justaptest_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -287,6 +288,7 @@ func TestConformance(t *testing.T) {
 			cf := newConformance(t, reqDoc, doc, srv)
 			c := newClient(t, srv, justap.WithHTTPClient(&http.Client{Transport: cf}))
 			driveAllOperations(t, srv, c, cf, pending)
+			checkOffSpecErrors(t, doc, srv)
 			for _, v := range cf.violations {
 				t.Error(v)
 			}
@@ -463,4 +465,38 @@ func driveAllOperations(t *testing.T, srv *justaptest.Server, c *justap.Client, 
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpGetRefund, Status: http.StatusInternalServerError}) // 500, code 13
 	_, err = c.Refunds.Get(ctx, paid.ID, r1.ID)
 	wantErr(err, justap.ErrServer)
+}
+
+// checkOffSpecErrors checks the errors the fake answers to requests that
+// match no operation of the spec (an unknown path, a method the path does
+// not take, a body over the limit on no route): their bodies must still be
+// a google.rpc.Status as the spec defines it.
+func checkOffSpecErrors(t *testing.T, doc *openapi3.T, srv *justaptest.Server) {
+	t.Helper()
+	status := doc.Components.Schemas["googlerpcStatus"]
+	if status == nil || status.Value == nil {
+		t.Fatal("conformance: no googlerpcStatus schema")
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		code               int
+	}{
+		{"GET", "/transaction/v1/nope", "", http.StatusNotFound},
+		{"GET", "/transaction/v1/refunds", "", http.StatusNotImplemented},
+		{"DELETE", "/transaction/v1/charges/ch_1", "", http.StatusNotImplemented},
+		{"POST", "/transaction/v1/charges", strings.Repeat(" ", 1<<20+1), http.StatusBadRequest},
+	} {
+		r := raw(t, srv, tc.method, tc.path, tc.body)
+		if r.status != tc.code {
+			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, r.status, tc.code)
+		}
+		var v any
+		if err := json.Unmarshal(r.body, &v); err != nil {
+			t.Errorf("%s %s: body %q is not JSON", tc.method, tc.path, r.body)
+			continue
+		}
+		if err := status.Value.VisitJSON(v); err != nil {
+			t.Errorf("%s %s %d: %s: %v", tc.method, tc.path, r.status, r.body, err)
+		}
+	}
 }
