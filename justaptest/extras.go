@@ -80,6 +80,11 @@ func responseExtra(req json.RawMessage, ch *justap.Charge, base string) json.Raw
 	if len(req) > 0 {
 		json.Unmarshal(req, &top) // the request was checked to be an object
 	}
+	for k, v := range top {
+		if string(v) == "null" { // null is unset, as the gateway reads it: never echoed
+			delete(top, k)
+		}
+	}
 	ck, typed := extraKeys[ch.Channel]
 	if !typed {
 		if len(top) == 0 {
@@ -96,7 +101,9 @@ func responseExtra(req json.RawMessage, ch *justap.Charge, base string) json.Raw
 		var m map[string]json.RawMessage
 		if json.Unmarshal(raw, &m) == nil {
 			for k, v := range m {
-				entry[k] = v
+				if string(v) != "null" {
+					entry[k] = v
+				}
 			}
 		}
 	}

@@ -54,3 +54,18 @@ func TestWireBodies(t *testing.T) {
 		t.Errorf("create refund response:\n got %s\nwant %s", refund, wantRefund)
 	}
 }
+
+// TestWireExtraNullsNotEchoed: a null in the request's extra is unset, as
+// the gateway reads it; the response never carries it as null.
+func TestWireExtraNullsNotEchoed(t *testing.T) {
+	srv := justaptest.NewServer(t, justaptest.WithClock(newClock().Now))
+	m := validCharge()
+	m["extra"] = map[string]any{"alipay_qr": map[string]any{"store_id": nil, "qr_code": nil}, "alipay_face": nil}
+	r := raw(t, srv, "POST", "/transaction/v1/charges", encode(t, m))
+	if r.status != 200 || strings.Contains(string(r.body), "null") {
+		t.Fatalf("status %d, body %s: want no null", r.status, r.body)
+	}
+	if !strings.Contains(string(r.body), `"store_id":""`) || strings.Contains(string(r.body), "alipay_face") {
+		t.Errorf("body %s: want store_id \"\" and no alipay_face", r.body)
+	}
+}
