@@ -293,3 +293,54 @@ func (s *ChargesService) List(ctx context.Context, params *ChargeListParams, opt
 	}
 	return &l, nil
 }
+
+// GetByMerchantTradeID returns the charge whose MerchantTradeID is
+// merchantTradeID, in the app of the call (see the package docs, App ids),
+// however long ago it was created. When no charge has that id, the error
+// is an *Error matching ErrNotFound.
+//
+// It lists charges filtered by merchant_trade_id, from the start of time:
+// a list without a Created… bound reaches back only about a month.
+func (s *ChargesService) GetByMerchantTradeID(ctx context.Context, merchantTradeID string, opts ...Option) (*Charge, error) {
+	if err := checkMerchantID("merchantTradeID", merchantTradeID); err != nil {
+		return nil, err
+	}
+	cfg, err := s.client.callConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.byMerchantTradeID(ctx, cfg, "", merchantTradeID)
+}
+
+// allTime is the lower bound that makes a charge list reach back to the
+// first charge: grpc-gateway cannot tell created.gte=0 from no bound.
+var allTime = time.Unix(1, 0)
+
+// byMerchantTradeID finds a charge by its merchant_trade_id, in appID or
+// else the call's app. The server's filter is not trusted to be exact: only
+// a charge carrying exactly that id is returned.
+func (s *ChargesService) byMerchantTradeID(ctx context.Context, cfg *config, appID, merchantTradeID string) (*Charge, error) {
+	p := &ChargeListParams{AppID: appID, MerchantTradeID: merchantTradeID, CreatedGTE: allTime}
+	q, err := p.query(cfg.appID)
+	if err != nil {
+		return nil, err
+	}
+	var l ChargeList
+	r := request{method: http.MethodGet, path: "transaction/v1/charges", query: q}
+	if err := s.client.do(ctx, cfg, r, &l); err != nil {
+		return nil, err
+	}
+	for _, ch := range l.Data {
+		if ch.MerchantTradeID == merchantTradeID {
+			return ch, nil
+		}
+	}
+	return nil, &Error{
+		Method:     r.method,
+		Path:       "/" + r.path,
+		StatusCode: http.StatusOK,
+		Message:    "no charge has merchant_trade_id " + strconv.Quote(merchantTradeID),
+		Attempts:   1,
+		class:      ErrNotFound,
+	}
+}

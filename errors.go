@@ -77,7 +77,8 @@ type Error struct {
 	Err error
 
 	// class is ErrNoResponse or ErrMalformedResponse when the failure is
-	// one of those without the status saying so (a body cut off mid-way).
+	// one of those without the status saying so (a body cut off mid-way),
+	// or ErrNotFound when a lookup by a merchant id found nothing.
 	class error
 	// notSent is set when the request certainly never reached the server
 	// and trying again will fail the same way (a refused TLS certificate).
@@ -198,7 +199,7 @@ func (e *Error) Is(target error) bool {
 	s, c := e.StatusCode, e.Code
 	switch target {
 	case ErrNotFound:
-		return s == http.StatusNotFound || c == 5
+		return s == http.StatusNotFound || c == 5 || e.class == ErrNotFound
 	case ErrAuthentication:
 		return s == http.StatusUnauthorized || c == 16
 	case ErrPermission:
