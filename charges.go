@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -132,9 +133,12 @@ func checkMerchantID(field, id string) error {
 // to the customer's front end.
 //
 // Create is retried on failures where the outcome is unknown (see the
-// package docs): MerchantTradeID makes that safe. If a retry finds the
-// charge already created by an earlier attempt, the error matches
-// ErrConflict; find the charge with List and MerchantTradeID.
+// package docs): MerchantTradeID makes that safe. When an earlier attempt
+// may have created the charge and no attempt's answer says so (the answer
+// was lost, or a retry found the id taken), Create looks the charge up by
+// its MerchantTradeID and returns it, with Recovered set, if it is the
+// charge asked for. Every other end is one of the outcomes of the package
+// docs: a refusal, OutcomeUnknown, or ErrReusedID.
 func (s *ChargesService) Create(ctx context.Context, params *ChargeCreateParams, opts ...Option) (*Charge, error) {
 	cfg, err := s.client.callConfig(opts)
 	if err != nil {
@@ -144,9 +148,49 @@ func (s *ChargesService) Create(ctx context.Context, params *ChargeCreateParams,
 	if err != nil {
 		return nil, err
 	}
-	return getObject[Charge](ctx, s.client, cfg, request{
+	ch, err := getObject[Charge](ctx, s.client, cfg, request{
 		method: http.MethodPost, path: "transaction/v1/charges", body: body,
 	})
+	if err == nil {
+		return ch, nil
+	}
+	return settle(ctx, s.client, cfg, err, recovery[Charge]{
+		kind: "charge", idField: "merchant_trade_id", id: body.MerchantTradeID,
+		find: func(ctx context.Context) (*Charge, error) {
+			return s.byMerchantTradeID(ctx, cfg, body.AppID, body.MerchantTradeID)
+		},
+		differs:  body.differs,
+		objectID: func(ch *Charge) string { return ch.ID },
+		attach:   func(e *Error, ch *Charge) { e.Charge = ch },
+		mark:     func(ch *Charge) { ch.Recovered = true },
+	})
+}
+
+// differs says how ch differs from the charge b asks for, in what matters
+// for money (app, amount, channel, currency), or "" when it does not.
+func (b *chargeCreateBody) differs(ch *Charge) string {
+	want := b.Currency
+	if want == "" {
+		want = "CNY"
+	}
+	got := ch.Currency
+	if got == "" {
+		got = "CNY"
+	}
+	var d []string
+	if ch.AppID != "" && ch.AppID != b.AppID {
+		d = append(d, "app_id "+strconv.Quote(ch.AppID)+", not "+strconv.Quote(b.AppID))
+	}
+	if ch.Amount != b.Amount {
+		d = append(d, "amount "+ch.Amount.String()+", not "+b.Amount.String())
+	}
+	if ch.Channel != b.Channel {
+		d = append(d, "channel "+string(ch.Channel)+", not "+string(b.Channel))
+	}
+	if !strings.EqualFold(got, want) {
+		d = append(d, "currency "+got+", not "+want)
+	}
+	return strings.Join(d, "; ")
 }
 
 // Get returns the charge with the given id.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -92,13 +93,17 @@ func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
 	if len(p.Extra) > 0 && !json.Valid(p.Extra) {
 		return nil, invalid(t+"Extra", "is not valid JSON")
 	}
+	md, err := refundMetadata(p.Metadata, p.MerchantRefundID)
+	if err != nil {
+		return nil, err
+	}
 	return &refundCreateBody{
 		AppID:            appID,
 		ChargeID:         p.ChargeID,
 		MerchantRefundID: p.MerchantRefundID,
 		Description:      p.Description,
 		Amount:           amount,
-		Metadata:         p.Metadata,
+		Metadata:         md,
 		NotifyURL:        p.NotifyURL,
 		NotificationArea: p.NotificationArea,
 		Extra:            p.Extra,
@@ -110,7 +115,13 @@ func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
 // with Get to follow it.
 //
 // Create is retried on failures where the outcome is unknown:
-// MerchantRefundID makes that safe.
+// MerchantRefundID makes that safe. Create records MerchantRefundID in the
+// refund's metadata (see MerchantRefundIDMetadataKey), and when an earlier
+// attempt may have created the refund and no attempt's answer says so, it
+// looks the refund up by that id among the charge's refunds and returns it,
+// with Recovered set, if it is the refund asked for. Every other end is one
+// of the outcomes of the package docs: a refusal, OutcomeUnknown, or
+// ErrReusedID.
 func (s *RefundsService) Create(ctx context.Context, params *RefundCreateParams, opts ...Option) (*Refund, error) {
 	cfg, err := s.client.callConfig(opts)
 	if err != nil {
@@ -120,9 +131,35 @@ func (s *RefundsService) Create(ctx context.Context, params *RefundCreateParams,
 	if err != nil {
 		return nil, err
 	}
-	return getObject[Refund](ctx, s.client, cfg, request{
+	rf, err := getObject[Refund](ctx, s.client, cfg, request{
 		method: http.MethodPost, path: "transaction/v1/refunds", body: body,
 	})
+	if err == nil {
+		return rf, nil
+	}
+	return settle(ctx, s.client, cfg, err, recovery[Refund]{
+		kind: "refund", idField: "merchant_refund_id", id: body.MerchantRefundID,
+		find: func(ctx context.Context) (*Refund, error) {
+			return s.byMerchantRefundID(ctx, cfg, body.AppID, body.ChargeID, body.MerchantRefundID)
+		},
+		differs:  body.differs,
+		objectID: func(r *Refund) string { return r.ID },
+		attach:   func(e *Error, r *Refund) { e.Refund = r },
+		mark:     func(r *Refund) { r.Recovered = true },
+	})
+}
+
+// differs says how r differs from the refund b asks for (its charge, and
+// its amount unless b refunds the whole rest), or "" when it does not.
+func (b *refundCreateBody) differs(r *Refund) string {
+	var d []string
+	if r.ChargeID != "" && r.ChargeID != b.ChargeID {
+		d = append(d, "charge "+r.ChargeID+", not "+b.ChargeID)
+	}
+	if b.Amount != nil && r.Amount != Amount(*b.Amount) {
+		d = append(d, "amount "+r.Amount.String()+", not "+Amount(*b.Amount).String())
+	}
+	return strings.Join(d, "; ")
 }
 
 // Get returns one refund of a charge.
