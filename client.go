@@ -177,8 +177,10 @@ func WithUserAgent(ua string) Option {
 }
 
 // WithLogger logs one debug record per attempt: method, path, status,
-// attempt, duration and request id. Never a body, never the key. Without a
-// logger (or with nil) nothing is logged.
+// attempt, duration and request id; and an info record when a create is
+// recovered after a lost answer (a warning when its merchant id turns out
+// to name other money; see Outcomes in the package docs). Never a body,
+// never the key. Without a logger (or with nil) nothing is logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		c.logger = l
