@@ -390,3 +390,40 @@ func TestGetByMerchantRefundID(t *testing.T) {
 		}
 	}
 }
+
+// TestNothingSentIsKnown: a create that certainly never reached the
+// gateway (the connection was refused, or the context was done before it
+// was sent) is a refusal, not an unknown outcome.
+func TestNothingSentIsKnown(t *testing.T) {
+	c, err := justap.NewClient(testAPIKey, justap.WithBaseURL(refusedURL(t)), justap.WithAppID(testAppID), faultBackoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Charges.Create(context.Background(), faultCreateParams("order-1"))
+	if e := errorOf(t, err); !errors.Is(err, justap.ErrNoResponse) || e.OutcomeUnknown() || e.Attempts != 3 {
+		t.Errorf("connection refused: err = %v (unknown %v), want a known failure after 3 attempts", err, e.OutcomeUnknown())
+	}
+
+	c2, srv := fakeClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c2.Charges.Create(ctx, fakeCharge("order-1", 100))
+	if e := errorOf(t, err); !errors.Is(err, context.Canceled) || e.OutcomeUnknown() {
+		t.Errorf("cancelled context: err = %v (unknown %v), want a known failure", err, e.OutcomeUnknown())
+	}
+	if n := srv.Count(justaptest.OpCreateCharge); n != 0 {
+		t.Errorf("%d creates reached the fake, want 0", n)
+	}
+}
+
+// TestReadsNeverUnknown: a GET changes nothing, so its failures never
+// report an unknown outcome, whatever happened to the answer.
+func TestReadsNeverUnknown(t *testing.T) {
+	c, srv := fakeClient(t, justap.WithMaxRetries(1))
+	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpGetCharge, Kind: justaptest.FaultDropResponse})
+	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpGetCharge, Status: 404})
+	_, err := c.Charges.Get(context.Background(), "ch_1")
+	if e := errorOf(t, err); !errors.Is(err, justap.ErrNotFound) || e.OutcomeUnknown() {
+		t.Errorf("err = %v (unknown %v), want a 404, outcome known", err, e.OutcomeUnknown())
+	}
+}
