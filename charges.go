@@ -24,7 +24,7 @@ type ChargeCreateParams struct {
 	// MerchantTradeID is the merchant's own order number, unique per app,
 	// at most 32 characters. It is the idempotency key of the charge:
 	// sending the same create again can never charge twice, the server
-	// refuses the second (ErrConflict).
+	// refuses the second (ErrConflict, and ErrReusedID).
 	MerchantTradeID string
 	Amount          Amount // must be greater than zero
 	Channel         Channel

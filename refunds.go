@@ -24,7 +24,8 @@ type RefundCreateParams struct {
 	ChargeID string
 	// MerchantRefundID is the merchant's own refund number, unique, at most
 	// 32 characters. It is the idempotency key of the refund: reuse the same
-	// id when retrying, and a retry can never refund twice.
+	// id when retrying, and a retry can never refund twice. Create also
+	// records it in the refund's metadata (see MerchantRefundIDMetadataKey).
 	MerchantRefundID string
 	// Description says why, at most 255 characters. Required.
 	Description string
