@@ -72,7 +72,7 @@
 //	switch {
 //	case err == nil:
 //		// Success. ch.Recovered says it was found after a lost answer.
-//	case errors.Is(err, justap.ErrReusedID):
+//	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
 //		// Reused id: MerchantTradeID already names a charge (e.Charge, when
 //		// it could be read) that this call did not create. Nothing moved now;
 //		// use a new id for new money.

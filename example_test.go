@@ -302,8 +302,8 @@ func ExampleError_OutcomeUnknown() {
 	switch {
 	case err == nil:
 		fmt.Println("created", ch.ID, "recovered:", ch.Recovered)
-	case errors.Is(err, justap.ErrReusedID):
-		// Nothing was created now; errors.As gives the charge the id names.
+	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
+		// Nothing was created now; e.Charge is the charge the id names.
 		fmt.Println("order-1001 was used before: use a new id for new money")
 	case errors.As(err, &e) && e.OutcomeUnknown():
 		fmt.Println("may or may not exist: retry later with order-1001")
