@@ -259,11 +259,10 @@ func (e *Error) Temporary() bool {
 
 // OutcomeUnknown reports whether the call may have done what it asked
 // although it failed (never for a GET, which changes nothing): an attempt
-// was sent and its answer was lost (the
-// connection dropped, a timeout, a body cut off), was a 5xx, or was a 2xx
-// whose body could not be read; and no later attempt proved what happened,
-// as a success would (a later refusal proves nothing: the earlier attempt
-// may have done the work).
+// was sent and its answer was lost (the connection dropped, a timeout, a
+// body cut off), was a 5xx, or was a 2xx whose body could not be read; and
+// no later attempt proved what happened, as a success would (a later
+// refusal proves nothing: the earlier attempt may have done the work).
 //
 // For a create it means the charge or refund may exist. Do not treat it as
 // refused: retry later with the same MerchantTradeID or MerchantRefundID,
