@@ -50,7 +50,8 @@
 // the server's code, message and request id, the number of attempts, and
 // the cause. Use errors.Is with ErrNotFound, ErrAuthentication,
 // ErrPermission, ErrInvalidRequest, ErrConflict, ErrRateLimited, ErrServer,
-// ErrNoResponse and ErrMalformedResponse to branch on the kind of failure.
+// ErrNoResponse, ErrMalformedResponse and ErrReusedID to branch on the kind
+// of failure; for what a failed create means for the money, see Outcomes.
 //
 // # Retries and idempotency
 //
@@ -66,10 +67,46 @@
 // body, byte for byte, and that body carries the merchant's idempotency key,
 // MerchantTradeID for charges and MerchantRefundID for refunds. Justap
 // refuses a second charge or refund with a key it has seen, so a retry
-// after a lost response can never move money twice. Such a retry may
-// therefore end in ErrConflict: the first attempt did create the object;
-// read it back (List with MerchantTradeID, or the charge's refunds).
-// Reverse is safe to retry because reversing twice is reversing once.
+// after a lost response can never move money twice. Reverse is safe to
+// retry because reversing twice is reversing once.
+//
+// # Outcomes
+//
+// A create ends in exactly one of four outcomes, told apart by one switch:
+//
+//	ch, err := c.Charges.Create(ctx, params)
+//	var e *justap.Error
+//	switch {
+//	case err == nil:
+//		// Success. ch.Recovered says it was found after a lost answer.
+//	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
+//		// Reused id: MerchantTradeID already names a charge (e.Charge, when
+//		// it could be read) that this call did not create. Nothing moved now;
+//		// use a new id for new money.
+//	case errors.As(err, &e) && e.OutcomeUnknown():
+//		// Outcome unknown: the charge may exist. Retry later with the same
+//		// MerchantTradeID, or look it up with GetByMerchantTradeID.
+//	default:
+//		// Refused: nothing moved. e says why; e.Retryable() says whether
+//		// trying again later may pass.
+//	}
+//
+// Once an attempt of a create may have been processed without its answer
+// saying how (the connection dropped or timed out after sending, the body
+// was cut off, a 5xx came back, or a 2xx whose body could not be read), the
+// outcome stays unknown across the remaining attempts: a later 400, 401,
+// 403 or 404 does not prove that nothing moved. When such a call ends, by a
+// retry refused as a duplicate or by running out of attempts, Create looks
+// the object up by its merchant id (GetByMerchantTradeID, or
+// GetByMerchantRefundID, which matches the id that Refunds.Create records in
+// the refund's metadata under MerchantRefundIDMetadataKey). If it exists and
+// is what was asked (app, amount, channel and currency of a charge; charge
+// and amount of a refund), Create returns it with Recovered set, and logs an
+// info record when a logger is set. If it exists for other money, the error
+// matches ErrReusedID. If the lookup finds nothing or fails, the error keeps
+// OutcomeUnknown. A create refused as a duplicate on its first attempt
+// matches ErrConflict and ErrReusedID, with the object the id names in the
+// error's Charge or Refund field. WithRecovery(false) turns the lookups off.
 //
 // # Listing
 //
