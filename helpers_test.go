@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -140,17 +141,47 @@ func justapKey(t testing.TB, name string) *rsa.PrivateKey {
 // is what rsa.SignPKCS1v15 does with hash 0.
 func encryptBlocks(t testing.TB, key *rsa.PrivateKey, plain []byte) []byte {
 	t.Helper()
+	out, err := encryptAsJustap(key, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func encryptAsJustap(key *rsa.PrivateKey, plain []byte) ([]byte, error) {
 	var out []byte
 	for step := key.Size() - 11; len(plain) > 0; {
 		n := min(step, len(plain))
 		b, err := rsa.SignPKCS1v15(nil, key, 0, plain[:n])
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		out = append(out, b...)
 		plain = plain[n:]
 	}
-	return out
+	return out, nil
+}
+
+// exampleNotification is notificationBody for the examples, which have
+// no testing.TB: it panics on failure.
+func exampleNotification(keyFile, event string, object []byte) []byte {
+	pemBytes, err := os.ReadFile(keyFile)
+	if err != nil {
+		panic(err)
+	}
+	key, err := justap.ParsePrivateKeyPEM(pemBytes)
+	if err != nil {
+		panic(err)
+	}
+	ct, err := encryptAsJustap(key, object)
+	if err != nil {
+		panic(err)
+	}
+	b, err := json.Marshal(map[string]any{"event": event, "is_encrypted": true, "data": ct}) // []byte: base64
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // notificationBody returns the body of an encrypted notification of event

@@ -213,7 +213,11 @@ func (h *notifyHandler) handle(ctx context.Context, n *Notification) (int, error
 	if seen {
 		return http.StatusOK, nil
 	}
-	return h.calls.do(ctx, key, func() (int, error) { return h.deliver(ctx, n, key) })
+	status, err := h.calls.do(ctx, key, func() (int, error) { return h.deliver(ctx, n, key) })
+	if status == 0 { // gave up waiting for a copy of it: the context ended
+		status = http.StatusInternalServerError
+	}
+	return status, err
 }
 
 // notificationKey identifies a notification among its resends.
