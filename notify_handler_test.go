@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -648,4 +649,121 @@ func TestHandlerWithTheFake(t *testing.T) {
 	if ev.Charge.ID != ch.ID || !ev.Charge.Paid || len(ev.Refunds) != 1 || ev.Refunds[0].Amount != 500 {
 		t.Errorf("event = %+v, refunds %+v", ev.Charge, ev.Refunds)
 	}
+}
+
+func ExampleNotificationsService_Handler() {
+	srv := justaptest.NewServer(nil) // the gateway, faked
+	defer srv.Close()
+	c, err := justap.NewClient(srv.APIKey(), justap.WithBaseURL(srv.URL), justap.WithAppID(srv.AppID()))
+	if err != nil {
+		panic(err)
+	}
+	// Justap's public key, as its dashboard gives it (here a test-only key).
+	pemBytes, err := os.ReadFile("testdata/test-only-justap-rsa2048-public.pem")
+	if err != nil {
+		panic(err)
+	}
+	justapKey, err := justap.ParsePublicKeyPEM(pemBytes)
+	if err != nil {
+		panic(err)
+	}
+
+	// The merchant's function: called only with what the API confirms,
+	// and idempotent, since an event can arrive more than once.
+	handle := func(ctx context.Context, ev *justap.ChargeEvent) error {
+		switch ev.Type {
+		case justap.EventChargePaid:
+			fmt.Println("ship", ev.Charge.MerchantTradeID, "paid", ev.Charge.Amount)
+		case justap.EventChargeRefunded:
+			fmt.Println("refunds of", ev.Charge.MerchantTradeID, len(ev.Refunds))
+		}
+		return nil
+	}
+	h, err := c.Notifications.Handler(handle, justap.WithJustapPublicKey(justapKey))
+	if err != nil {
+		panic(err)
+	}
+	// In a server: http.Handle("/justap/notify", h), and that URL as the
+	// charges' NotifyURL.
+
+	ctx := context.Background()
+	ch, err := c.Charges.Create(ctx, &justap.ChargeCreateParams{
+		MerchantTradeID: "order-1001", Amount: 1999, Channel: justap.ChannelAlipayQR,
+		Subject: "T-shirt", Body: "One T-shirt, size M", ClientIP: "203.0.113.7",
+	})
+	if err != nil {
+		panic(err)
+	}
+	// What Justap posts when the charge is paid (built here with the test
+	// key: the fake does not send notifications).
+	body := exampleNotification("testdata/test-only-justap-rsa2048.pem", "charge.paid",
+		[]byte(`{"notify_id":"nt_1","app_id":"`+srv.AppID()+`","merchant_trade_id":"order-1001","amount_total":19.99}`))
+
+	// Before the customer pays, the API does not confirm it: 500, and
+	// Justap will send it again.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/justap/notify", bytes.NewReader(body)))
+	fmt.Println(rec.Code)
+
+	if err := srv.Pay(ch.ID); err != nil {
+		panic(err)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/justap/notify", bytes.NewReader(body)))
+	fmt.Println(rec.Code, rec.Body)
+	// Output:
+	// 500
+	// ship order-1001 paid 19.99
+	// 200 success
+}
+
+// The handler misses what Justap never delivered: it gives up after about
+// 25 hours. A periodic sweep over the charges drives the same function,
+// so one code path serves both.
+func ExampleNotificationsService_Handler_sweep() {
+	srv := justaptest.NewServer(nil)
+	defer srv.Close()
+	c, err := justap.NewClient(srv.APIKey(), justap.WithBaseURL(srv.URL), justap.WithAppID(srv.AppID()))
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	for _, id := range []string{"order-1", "order-2", "order-3"} {
+		ch, err := c.Charges.Create(ctx, &justap.ChargeCreateParams{
+			MerchantTradeID: id, Amount: 100, Channel: justap.ChannelAlipayQR,
+			Subject: "Sticker", Body: "One sticker", ClientIP: "203.0.113.7",
+		})
+		if err != nil {
+			panic(err)
+		}
+		if id != "order-2" {
+			if err := srv.Pay(ch.ID); err != nil {
+				panic(err)
+			}
+		}
+	}
+
+	// The same function as the handler's (see the Handler example).
+	handle := func(ctx context.Context, ev *justap.ChargeEvent) error {
+		fmt.Println(ev.Type, ev.Charge.MerchantTradeID)
+		return nil
+	}
+
+	// Run every hour or so: every paid charge created in the last two
+	// days (longer than Justap retries), newest first, through handle.
+	// For refunds, the same with Refunded: justap.Bool(true), the refunds
+	// from c.Refunds.All and EventChargeRefunded.
+	paid := &justap.ChargeListParams{CreatedGTE: time.Now().Add(-48 * time.Hour), Paid: justap.Bool(true), Limit: 100}
+	for ch, err := range c.Charges.All(ctx, paid) {
+		if err == nil {
+			err = handle(ctx, &justap.ChargeEvent{Type: justap.EventChargePaid, Charge: ch})
+		}
+		if err != nil {
+			fmt.Println("sweep:", err) // the next sweep tries again
+			break
+		}
+	}
+	// Output:
+	// charge.paid order-3
+	// charge.paid order-1
 }
