@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// EventType names what a notification reports, such as EventChargePaid.
+// EventType names what a notification reports, such as [EventChargePaid].
 // Justap adds events over time: a notification with an event this package
 // does not list is kept, with its EventType as sent.
 type EventType string
@@ -45,7 +45,7 @@ func (e EventType) IsCharge() bool { return strings.HasPrefix(string(e), "charge
 // each RSA block on its own, not the message: authentic blocks can be
 // reordered, and a genuine notification can be replayed, since it carries
 // no time or nonce that the receiver could check. Read the charge from the
-// API before acting on it, as the handler of NotificationsService does.
+// API before acting on it, as the handler of [NotificationsService] does.
 //
 // The money fields are exact (the wire says yuan). Fields Justap adds later
 // are kept in Other. For events that are not about a charge (royalty.…)
@@ -54,7 +54,7 @@ type Notification struct {
 	Event EventType
 	// Encrypted is true when the object arrived encrypted and decrypted
 	// with one of the Justap public keys, false when it arrived in the
-	// clear (accepted only with AllowUnencryptedNotifications).
+	// clear (accepted only with [AllowUnencryptedNotifications]).
 	Encrypted bool
 
 	Object          string // "Charge"
@@ -88,28 +88,28 @@ type Notification struct {
 	Other map[string]json.RawMessage
 }
 
-// Errors of ParseNotification, for errors.Is. Each comes wrapped in a
-// *NotificationError that says what is wrong.
+// Errors of [ParseNotification], for errors.Is. Each comes wrapped in a
+// [*NotificationError] that says what is wrong.
 var (
 	// ErrNotificationMalformed: the body is not a Justap notification (not
 	// the JSON envelope, data that is not base64, an object that is not
 	// JSON or has a field of the wrong type).
 	ErrNotificationMalformed = errors.New("justap: not a Justap notification")
 	// ErrNotificationUnauthenticated: the notification could not be
-	// authenticated: it is not encrypted and AllowUnencryptedNotifications
+	// authenticated: it is not encrypted and [AllowUnencryptedNotifications]
 	// is not set, no Justap public key is configured, or a block does not
 	// decrypt with any of the keys.
 	ErrNotificationUnauthenticated = errors.New("justap: the notification does not authenticate")
 	// ErrNotificationTooLarge: the body is over the size limit
-	// (WithMaxNotificationBytes).
+	// ([WithMaxNotificationBytes]).
 	ErrNotificationTooLarge = errors.New("justap: the notification body is too large")
 )
 
 // NotificationError is the error of a notification that was refused. Its
 // text says what is wrong; it never quotes the body. Match its kind with
-// errors.Is and ErrNotificationMalformed, ErrNotificationUnauthenticated,
-// ErrNotificationTooLarge, or, from the handler, ErrNotFound and
-// ErrNotificationDisagrees.
+// errors.Is and [ErrNotificationMalformed], [ErrNotificationUnauthenticated],
+// [ErrNotificationTooLarge], or, from the handler, [ErrNotFound] and
+// [ErrNotificationDisagrees].
 type NotificationError struct {
 	Kind   error  // one of the ErrNotification… sentinels
 	Reason string // what is wrong, and what to do
@@ -132,8 +132,8 @@ func notificationErr(kind error, format string, args ...any) *NotificationError 
 // "data" object.
 const DefaultMaxNotificationBytes = 64 << 10
 
-// NotificationOption configures ParseNotification and the handler of
-// NotificationsService.
+// NotificationOption configures [ParseNotification] and the handler of
+// [NotificationsService].
 type NotificationOption func(*notifyConfig) error
 
 // notifyConfig is everything a NotificationOption sets.
@@ -159,11 +159,11 @@ func newNotifyConfig(opts []NotificationOption) (*notifyConfig, error) {
 }
 
 // WithJustapPublicKey adds Justap's RSA public keys, which decrypt (and so
-// authenticate) encrypted notifications; load one with ParsePublicKeyPEM.
+// authenticate) encrypted notifications; load one with [ParsePublicKeyPEM].
 // A notification is accepted when every one of its blocks decrypts with
 // the same key, any of those given. To rotate Justap's key without
 // downtime, configure the old and the new key together, then drop the old
-// one. Keys must be at least MinSigningKeyBits long.
+// one. Keys must be at least [MinSigningKeyBits] long.
 func WithJustapPublicKey(keys ...*rsa.PublicKey) NotificationOption {
 	return func(c *notifyConfig) error {
 		if len(keys) == 0 {
@@ -187,17 +187,17 @@ func WithJustapPublicKey(keys ...*rsa.PublicKey) NotificationOption {
 
 // AllowUnencryptedNotifications accepts notifications whose data arrives
 // in the clear ("is_encrypted": false). Without it they are refused with
-// ErrNotificationUnauthenticated.
+// [ErrNotificationUnauthenticated].
 //
 // What it risks: an unencrypted notification is not authenticated at all,
 // so anyone who can reach the notification URL can send one, naming any
-// order. The handler of NotificationsService still reads every charge back
+// order. The handler of [NotificationsService] still reads every charge back
 // from the API and calls the function only with what the API says, so a
 // forged notification cannot fake a payment; but it can make the handler
 // query the API on every request it sends (load, and the API's rate limit)
 // and run the function for real charges at times the sender chooses. Use
 // it only where Justap's gateway is configured not to encrypt, and prefer
-// WithJustapPublicKey.
+// [WithJustapPublicKey].
 func AllowUnencryptedNotifications() NotificationOption {
 	return func(c *notifyConfig) error {
 		c.allowUnencrypted = true
@@ -206,8 +206,8 @@ func AllowUnencryptedNotifications() NotificationOption {
 }
 
 // WithMaxNotificationBytes sets the largest body accepted (default
-// DefaultMaxNotificationBytes). A larger body is refused with
-// ErrNotificationTooLarge; the handler stops reading at the limit.
+// [DefaultMaxNotificationBytes]). A larger body is refused with
+// [ErrNotificationTooLarge]; the handler stops reading at the limit.
 func WithMaxNotificationBytes(n int64) NotificationOption {
 	return func(c *notifyConfig) error {
 		if n <= 0 {
@@ -227,12 +227,12 @@ type notificationEnvelope struct {
 
 // ParseNotification decodes the body of a notification Justap posted and
 // authenticates it as far as Justap's scheme allows: an encrypted
-// notification must decrypt with a key of WithJustapPublicKey; an
-// unencrypted one is refused unless AllowUnencryptedNotifications is set.
-// Every refusal is a *NotificationError.
+// notification must decrypt with a key of [WithJustapPublicKey]; an
+// unencrypted one is refused unless [AllowUnencryptedNotifications] is set.
+// Every refusal is a [*NotificationError].
 //
 // The result is a hint (see Notification): to act on a notification, read
-// the charge from the API, or use the handler of NotificationsService,
+// the charge from the API, or use the handler of [NotificationsService],
 // which does.
 func ParseNotification(body []byte, opts ...NotificationOption) (*Notification, error) {
 	cfg, err := newNotifyConfig(opts)

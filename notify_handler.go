@@ -15,11 +15,11 @@ import (
 )
 
 // NotificationsService receives Justap's notifications. Use it as
-// Client.Notifications.
+// [Client.Notifications].
 type NotificationsService service
 
 // ChargeEvent is one event of a charge, as the handler of
-// NotificationsService hands it to the merchant's function: the event, and
+// [NotificationsService] hands it to the merchant's function: the event, and
 // the charge as the API reports it now.
 type ChargeEvent struct {
 	Type EventType
@@ -27,7 +27,7 @@ type ChargeEvent struct {
 	// arrived: the authority, whatever the notification said.
 	Charge *Charge
 	// Refunds are the charge's refunds as read from the API, for
-	// EventChargeRefunded (which does not say which refund it is about);
+	// [EventChargeRefunded] (which does not say which refund it is about);
 	// nil for other events.
 	Refunds []*Refund
 	// Notification is the notification that announced the event, a hint
@@ -38,7 +38,7 @@ type ChargeEvent struct {
 
 // ChargeEventFunc handles a charge event: ship the order, mark it
 // refunded. It must be idempotent: the same event can arrive more than
-// once (Justap resends until it is acknowledged, EventChargeRefunded comes
+// once (Justap resends until it is acknowledged, [EventChargeRefunded] comes
 // once per refund, and a sweep may meet a charge a notification already
 // announced). Return nil once the event is handled; an error (or a panic)
 // makes the handler answer 500, so that Justap sends the notification
@@ -49,8 +49,8 @@ type ChargeEventFunc func(ctx context.Context, ev *ChargeEvent) error
 // a resent notification is acknowledged without calling the function
 // again. Keys are opaque strings, one per notification (its app, event,
 // order and notify_id). The default store is in memory (see
-// NewMemoryNotificationStore); a merchant running several instances can
-// plug in a shared one with WithNotificationStore. A store is only an
+// [NewMemoryNotificationStore]); a merchant running several instances can
+// plug in a shared one with [WithNotificationStore]. A store is only an
 // optimisation: the function must be idempotent anyway.
 type NotificationStore interface {
 	// Seen reports whether Remember was called with key.
@@ -60,7 +60,7 @@ type NotificationStore interface {
 }
 
 // WithNotificationStore sets where the handler remembers the notifications
-// it handled (default: an in-memory store of DefaultNotificationStoreSize
+// it handled (default: an in-memory store of [DefaultNotificationStoreSize]
 // notifications).
 func WithNotificationStore(s NotificationStore) NotificationOption {
 	return func(c *notifyConfig) error {
@@ -85,7 +85,7 @@ func WithNotificationLogger(l *slog.Logger) NotificationOption {
 }
 
 // ErrNotificationOtherApp: the notification is for another app than the
-// client's (WithAppID).
+// client's ([WithAppID]).
 var ErrNotificationOtherApp = errors.New("justap: the notification is for another app")
 
 // ErrNotificationDisagrees: the API does not (yet) confirm what the
@@ -97,13 +97,13 @@ var ErrNotificationDisagrees = errors.New("justap: the API does not confirm the 
 // receives Justap's notifications and calls fn only with what the API
 // confirms. For each POST it
 //
-//  1. reads the body itself, up to WithMaxNotificationBytes;
-//  2. parses and authenticates it as ParseNotification does;
-//  3. checks that it is for the client's app (WithAppID, required);
+//  1. reads the body itself, up to [WithMaxNotificationBytes];
+//  2. parses and authenticates it as [ParseNotification] does;
+//  3. checks that it is for the client's app ([WithAppID], required);
 //  4. acknowledges at once a notification already handled (same notify_id,
-//     see NotificationStore), and an event that is not about a charge;
+//     see [NotificationStore]), and an event that is not about a charge;
 //  5. reads the charge from the API by its merchant_trade_id
-//     (ChargesService.GetByMerchantTradeID), and for charge.refunded its
+//     ([ChargesService.GetByMerchantTradeID]), and for charge.refunded its
 //     refunds, and checks that the API agrees with the event: charge.paid
 //     needs a paid charge, charge.refunded a refund that succeeded,
 //     charge.reversed a reversed charge, charge.closed a closed one;
@@ -143,7 +143,7 @@ func (s *NotificationsService) Handler(fn ChargeEventFunc, opts ...NotificationO
 	return &notifyHandler{client: s.client, appID: appID, fn: fn, cfg: cfg}, nil
 }
 
-// notifyHandler is the http.Handler of NotificationsService.Handler.
+// notifyHandler is the http.Handler of [NotificationsService.Handler].
 type notifyHandler struct {
 	client *Client
 	appID  string
@@ -467,7 +467,7 @@ func (f *flight[T]) waiters() int {
 // store remembers.
 const DefaultNotificationStoreSize = 10_000
 
-// NewMemoryNotificationStore returns a NotificationStore in memory that
+// NewMemoryNotificationStore returns a [NotificationStore] in memory that
 // remembers the last size notifications (at least one): a fixed amount of
 // memory, 32 bytes a key, however long the keys. It is safe for concurrent
 // use. It is not shared between processes, and forgets on restart.
