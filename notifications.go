@@ -294,10 +294,13 @@ func describeJSONError(err error) string {
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ) && typ.Field != "":
-		return fmt.Sprintf("%q cannot hold a JSON %s", typ.Field, strings.Fields(typ.Value)[0])
 	case errors.As(err, &typ):
-		return fmt.Sprintf("a JSON %s where an object is expected", strings.Fields(typ.Value)[0])
+		// Value is the JSON kind, then for a number its text: keep the kind.
+		kind, _, _ := strings.Cut(typ.Value, " ")
+		if typ.Field == "" {
+			return fmt.Sprintf("a JSON %s where an object is expected", kind)
+		}
+		return fmt.Sprintf("%q cannot hold a JSON %s", typ.Field, kind)
 	}
 	return "invalid JSON"
 }

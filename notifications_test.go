@@ -477,3 +477,20 @@ func FuzzParseNotification(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseNotification parses the openssl-made charge.paid fixture:
+// envelope, base64, one RSA public operation per block, the object.
+func BenchmarkParseNotification(b *testing.B) {
+	for _, bits := range []string{"2048", "4096"} {
+		b.Run(bits, func(b *testing.B) {
+			body := readTestdata(b, "testdata/notifications/charge-paid.rsa"+bits+".body")
+			opt := justap.WithJustapPublicKey(justapPublic(b, "testdata/test-only-justap-rsa"+bits+".pem"))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := justap.ParseNotification(body, opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
