@@ -236,7 +236,7 @@ func (h *notifyHandler) deliver(ctx context.Context, n *Notification, key string
 	})
 	if err != nil {
 		var ve *ValidationError
-		if errors.As(err, &ve) || (errors.Is(err, ErrNotFound) && !isAPIError(err)) {
+		if errors.As(err, &ve) || errors.Is(err, ErrNotFound) {
 			return http.StatusBadRequest, fmt.Errorf("justap: the API does not know the notification's charge: %w", err)
 		}
 		return http.StatusInternalServerError, fmt.Errorf("justap: reading the notification's charge: %w", err)
@@ -261,13 +261,6 @@ func (h *notifyHandler) deliver(ctx context.Context, n *Notification, key string
 		}
 	}
 	return http.StatusOK, nil
-}
-
-// isAPIError reports whether err is a failed API call, as opposed to a
-// lookup that found nothing.
-func isAPIError(err error) bool {
-	var e *Error
-	return errors.As(err, &e)
 }
 
 // read fetches the charge, and its refunds when asked.
