@@ -171,7 +171,11 @@ func (h *notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			notificationErr(ErrNotificationMalformed, "the method is %s; notifications are POSTed", r.Method))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.maxBytes+1))
+	var body []byte
+	var err error
+	if r.Body != nil {
+		body, err = io.ReadAll(io.LimitReader(r.Body, h.cfg.maxBytes+1))
+	}
 	if err != nil {
 		h.answer(ctx, w, http.StatusBadRequest, nil, notificationErr(ErrNotificationMalformed, "the body could not be read"))
 		return
