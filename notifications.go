@@ -107,9 +107,10 @@ var (
 
 // NotificationError is the error of a notification that was refused. Its
 // text says what is wrong; it never quotes the body. Match its kind with
-// errors.Is and [ErrNotificationMalformed], [ErrNotificationUnauthenticated],
-// [ErrNotificationTooLarge], or, from the handler, [ErrNotFound] and
-// [ErrNotificationDisagrees].
+// errors.Is and [ErrNotificationMalformed], [ErrNotificationUnauthenticated]
+// or [ErrNotificationTooLarge] (from [ParseNotification]), or
+// [ErrNotificationOtherApp] and [ErrNotificationDisagrees] (in the log of
+// the handler of [NotificationsService]).
 type NotificationError struct {
 	Kind   error  // one of the ErrNotification… sentinels
 	Reason string // what is wrong, and what to do
