@@ -607,8 +607,7 @@ func TestHandlerOptions(t *testing.T) {
 
 // TestHandlerWithTheFake runs a refund's notification against justaptest.
 func TestHandlerWithTheFake(t *testing.T) {
-	srv := justaptest.NewServer(nil)
-	t.Cleanup(srv.Close)
+	srv := justaptest.NewServer(t) // closed when the test ends
 	c, err := justap.NewClient(srv.APIKey(), justap.WithBaseURL(srv.URL), justap.WithAppID(srv.AppID()))
 	if err != nil {
 		t.Fatal(err)
