@@ -60,6 +60,8 @@ type Client struct {
 	Charges *ChargesService
 	// Refunds creates, reads and lists refunds.
 	Refunds *RefundsService
+	// Notifications receives Justap's notifications.
+	Notifications *NotificationsService
 
 	cfg    config
 	common service
@@ -318,6 +320,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.common.client = c
 	c.Charges = (*ChargesService)(&c.common)
 	c.Refunds = (*RefundsService)(&c.common)
+	c.Notifications = (*NotificationsService)(&c.common)
 	return c, nil
 }
 

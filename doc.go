@@ -141,6 +141,40 @@
 // memory, answers in the gateway's wire format, checks request signatures,
 // and can be told to fail, delay or cut off responses to exercise retries.
 //
+// # Notifications
+//
+// Justap posts a notification to a charge's NotifyURL when the charge is
+// paid, refunded (once per refund), reversed, closed, and so on.
+// [NotificationsService.Handler] (as Client.Notifications.Handler) returns
+// the http.Handler for that URL. Justap encrypts a notification with its
+// RSA private key, block by block, which authenticates each block but not
+// the message: blocks can be reordered, and a genuine notification can be
+// replayed. So the handler treats a notification as a hint: it decrypts it
+// with Justap's public keys ([WithJustapPublicKey]; several during a
+// rotation), checks the app, reads the charge back from the API by its
+// merchant_trade_id (and its refunds for charge.refunded), checks that the
+// API agrees with the event, and only then calls the merchant's function
+// with the API's charge. Anything else is answered with a status that
+// makes Justap resend (500) or says the notification was refused (400). An
+// unencrypted notification is refused unless [AllowUnencryptedNotifications]
+// is set. [ParseNotification] decodes and authenticates without the rest.
+//
+// The function must be idempotent: Justap resends until it gets a 2xx, and
+// a [NotificationStore] (in memory by default) only spares the calls it can
+// recognise by notify_id. Justap gives up after about 25 hours, so run the
+// same function from a periodic sweep as well:
+//
+//	for ch, err := range c.Charges.All(ctx, &justap.ChargeListParams{
+//		CreatedGTE: time.Now().Add(-48 * time.Hour), Paid: justap.Bool(true), Limit: 100,
+//	}) {
+//		if err == nil {
+//			err = handle(ctx, &justap.ChargeEvent{Type: justap.EventChargePaid, Charge: ch})
+//		}
+//		if err != nil {
+//			break // the next sweep tries again
+//		}
+//	}
+//
 // # Request signing
 //
 // Where the merchant has uploaded an RSA public key, the gateway wants every
