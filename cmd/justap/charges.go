@@ -253,4 +253,3 @@ func (a *app) chargesReverse(args []string) error {
 	}
 	return a.printCharge(ch)
 }
-

@@ -110,7 +110,7 @@ func (h *harness) runWith(t *testing.T, ctx context.Context, stdin string, tty b
 	t.Helper()
 	var out, errOut bytes.Buffer
 	a := &app{ctx: ctx, stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut,
-		getenv: func(k string) string { return h.env[k] },
+		getenv:     func(k string) string { return h.env[k] },
 		isTerminal: func(v any) bool { return tty && v != any(&out) && v != any(&errOut) }}
 	code := a.exit(a.dispatch(args))
 	r := result{code, out.String(), errOut.String()}

@@ -66,4 +66,3 @@ func (p *progress) draw(now time.Time) {
 		fmt.Fprintln(p.w, line)
 	}
 }
-
