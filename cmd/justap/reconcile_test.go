@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/justap-go/justap")
+	"github.com/justap-go/justap"
+)
 
 // TestReconcile puts known charges and refunds on different days and
 // channels, some just outside the window, and checks every figure to the
