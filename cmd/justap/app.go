@@ -75,12 +75,20 @@ Exit codes:
   4  outcome unknown: money may have moved; the message gives the exact command to check
 `
 
-// usageError is a bad command line or bad input: exit code 2.
-type usageError struct{ msg string }
+// usageError is a bad command line, bad input, or an action not
+// confirmed: exit code 2.
+type usageError struct {
+	msg        string
+	notConfirm bool // not a mistake in the command line: no pointer to the help
+}
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+func notConfirmedf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), notConfirm: true}
+}
 
 // unknownError is a call that may have moved money without the tool
 // learning whether it did: exit code 4. check is the command that tells.
@@ -141,14 +149,16 @@ func (a *app) exit(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	fmt.Fprintln(a.stderr, "justap:", strings.TrimPrefix(err.Error(), "justap: "))
+	fmt.Fprintln(a.stderr, "justap:", clean(strings.TrimPrefix(err.Error(), "justap: ")))
 	var ue *usageError
 	var ve *justap.ValidationError
 	var unk *unknownError
 	var apiErr *justap.Error
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintln(a.stderr, `Run "justap help" for usage.`)
+		if !ue.notConfirm {
+			fmt.Fprintln(a.stderr, `Run "justap help" for usage.`)
+		}
 		return exitUsage
 	case errors.As(err, &ve):
 		return exitUsage
@@ -334,9 +344,9 @@ func (a *app) confirm(what string) error {
 		return nil
 	}
 	if !a.isTerminal(a.stdin) {
-		return usagef("%s\nnot confirmed: stdin is not a terminal; pass --yes to do it without asking", what)
+		return notConfirmedf("%s\nnot confirmed: stdin is not a terminal; pass --yes to do it without asking", what)
 	}
-	fmt.Fprintf(a.stderr, "%s\nProceed? [y/N] ", what)
+	fmt.Fprintf(a.stderr, "%s\nProceed? [y/N] ", clean(what))
 	line, err := readLine(a.ctx, a.stdin)
 	if err != nil {
 		return err
@@ -345,7 +355,7 @@ func (a *app) confirm(what string) error {
 	case "y", "yes":
 		return nil
 	}
-	return usagef("not confirmed: nothing was done")
+	return notConfirmedf("not confirmed: nothing was done")
 }
 
 // readLine reads one line from r, byte by byte so that nothing after it
@@ -381,7 +391,7 @@ func readLine(ctx context.Context, r io.Reader) (string, error) {
 	case res := <-done:
 		return res.s, res.err
 	case <-ctx.Done():
-		return "", fmt.Errorf("not confirmed: %w", context.Cause(ctx))
+		return "", notConfirmedf("not confirmed (%v): nothing was done", context.Cause(ctx))
 	}
 }
 
