@@ -50,8 +50,11 @@ func TestReconcile(t *testing.T) {
 	h.refund(t, f.ID, "F-1", 1234)
 	at(12, 23, 59, 59) // the last second of the window
 	h.paid(t, "G", 100, native)
+	hh := h.charge(t, "H", 200, qr)
 	at(13, 0, 0, 0) // the first second after it
-	h.paid(t, "H", 200, qr)
+	if err := h.srv.Pay(hh.ID); err != nil {
+		t.Fatal(err)
+	}
 	at(13, 10, 0, 0)
 	h.refund(t, d.ID, "D-1", 100)
 	at(20, 0, 0, 0)
@@ -127,15 +130,18 @@ func TestReconcileFees(t *testing.T) {
 	}
 	refunds := &justap.RefundList{Data: []*justap.Refund{
 		{ID: "re_2", ChargeID: "ch_1", Amount: 1000, Status: justap.RefundStatusRefunding, CreatedAt: paidAt.Add(2 * time.Hour)},
-		{ID: "re_1", ChargeID: "ch_1", Amount: 2500, Status: "REFUNDED", CreatedAt: paidAt.Add(time.Hour), SucceededAt: paidAt.Add(time.Hour)},
+		// asked on the 1st, done on the 2nd: counted on the 2nd
+		{ID: "re_1", ChargeID: "ch_1", Amount: 2500, Status: "REFUNDED", CreatedAt: paidAt.Add(13*time.Hour + 30*time.Minute), SucceededAt: paidAt.Add(14*time.Hour + 30*time.Minute)},
 	}}
 	h := newHarness(t)
 	h.env["JUSTAP_BASE_URL"] = serveJSON(t, map[string]any{
 		"/transaction/v1/charges":              map[string]any{"object": "ChargeList", "data": charges, "has_more": false},
 		"/transaction/v1/charges/ch_1/refunds": refunds,
 	})
-	r := h.run(t, "", "reconcile", "--since", "2026-02-01", "--until", "2026-02-02", "-o", "csv").want(t, exitOK)
-	want := "day,channel,charges,received,refunds,refunded,fees,net\n2026-02-01,AlipayQR,2,103.33,1,25.00,0.62,77.71\n"
+	r := h.run(t, "", "reconcile", "--since", "2026-02-01", "--until", "2026-02-03", "-o", "csv").want(t, exitOK)
+	want := "day,channel,charges,received,refunds,refunded,fees,net\n" +
+		"2026-02-01,AlipayQR,2,103.33,0,0.00,0.62,102.71\n" +
+		"2026-02-02,AlipayQR,0,0.00,1,25.00,0.00,-25.00\n"
 	if r.stdout != want {
 		t.Errorf("got:\n%s\nwant:\n%s", r.stdout, want)
 	}
