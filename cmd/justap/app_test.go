@@ -21,6 +21,11 @@ func TestHelp(t *testing.T) {
 			t.Errorf("help lacks %q", s)
 		}
 	}
+	// run, as main calls it.
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"help"}, strings.NewReader(""), &out, &errOut, func(string) string { return "" }); code != exitOK || out.String() != r.stdout {
+		t.Errorf("run help: exit %d, stdout %q", code, out.String())
+	}
 	h.run(t, "", "charges", "list", "-h").want(t, exitOK)
 	h.run(t, "").want(t, exitUsage)
 	h.run(t, "", "bogus").want(t, exitUsage)

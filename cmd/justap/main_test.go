@@ -172,7 +172,7 @@ func TestBinaryProgressForced(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	checkCSV(t, stdout.Bytes(), 250)
-	if !strings.Contains(stderr.String(), "250 charges, 3 requests, ") {
+	if !strings.Contains(stderr.String(), "250 charges, 3 pages, ") {
 		t.Errorf("stderr has no final progress: %q", stderr.String())
 	}
 
@@ -217,7 +217,7 @@ func TestBinaryPTY(t *testing.T) {
 	}
 	checkCSV(t, stdout.Bytes(), 120)
 	got := string(<-termOut)
-	if !strings.Contains(got, "\r") || !strings.Contains(got, "120 charges, 2 requests, ") {
+	if !strings.Contains(got, "\r") || !strings.Contains(got, "120 charges, 2 pages, ") {
 		t.Errorf("terminal shows no progress: %q", got)
 	}
 }

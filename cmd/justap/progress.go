@@ -6,14 +6,14 @@ import (
 	"time"
 )
 
-// progress reports a long walk on stderr: items, requests, rate and time
+// progress reports a long walk on stderr: items, pages, rate and time
 // elapsed. It is on when stderr is a terminal (--progress auto) or when
 // forced (--progress always), and never writes to stdout.
 type progress struct {
 	w        io.Writer
 	terminal bool
 	noun     string
-	requests func() int64
+	pages    func() int64
 	start    time.Time
 	last     time.Time
 	items    int
@@ -27,7 +27,7 @@ func (a *app) newProgress(noun string) *progress {
 		return nil
 	}
 	now := time.Now()
-	return &progress{w: a.stderr, terminal: term, noun: noun, requests: a.requests.pages.Load, start: now}
+	return &progress{w: a.stderr, terminal: term, noun: noun, pages: a.requests.pages.Load, start: now}
 }
 
 // add counts n more items and redraws at most ten times a second.
@@ -59,7 +59,7 @@ func (p *progress) draw(now time.Time) {
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(p.items) / s // a display figure only; no money passes here
 	}
-	line := fmt.Sprintf("%d %s, %d requests, %.0f/s, %s", p.items, p.noun, p.requests(), rate, elapsed.Round(100*time.Millisecond))
+	line := fmt.Sprintf("%d %s, %d pages, %.0f/s, %s", p.items, p.noun, p.pages(), rate, elapsed.Round(100*time.Millisecond))
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r%s\033[K", line) // redraw in place, clearing what was longer
 	} else {

@@ -31,16 +31,16 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress while piped: %q", r.stderr)
 	}
 	// Forced, by flag or environment: on stderr only; the final figures
-	// count every charge and request (3 pages of 2).
+	// count every charge and page (3 pages of 2).
 	r = h.run(t, "", append(args, "--progress", "always")...).want(t, exitOK)
 	check(r)
-	if !strings.Contains(r.stderr, "5 charges, 3 requests, ") {
+	if !strings.Contains(r.stderr, "5 charges, 3 pages, ") {
 		t.Errorf("progress: %q", r.stderr)
 	}
 	h.env["JUSTAP_PROGRESS"] = "always"
 	r = h.run(t, "", args...).want(t, exitOK)
 	check(r)
-	if !strings.Contains(r.stderr, "5 charges, 3 requests, ") {
+	if !strings.Contains(r.stderr, "5 charges, 3 pages, ") {
 		t.Errorf("progress: %q", r.stderr)
 	}
 	r = h.run(t, "", append(args, "--progress", "never")...).want(t, exitOK)
