@@ -190,6 +190,9 @@ func (a *app) chargesList(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *limit > 0 && *limit < params.Limit && !isSet(fs, "page-size") {
+		params.Limit = *limit // one small request for a few charges
+	}
 	seq := c.Charges.All(a.ctx, &params)
 	if *limit > 0 {
 		seq = justap.Take(seq, *limit)
@@ -252,4 +255,11 @@ func (a *app) chargesReverse(args []string) error {
 		return err
 	}
 	return a.printCharge(ch)
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -130,6 +130,13 @@ func TestChargesList(t *testing.T) {
 		t.Errorf("--limit 2 --page-size 2 sent %d requests, want 1", n)
 	}
 
+	// A small limit alone asks for a small page.
+	before = h.srv.Count(justaptest.OpListCharges)
+	eq("limit alone", listIDs(t, h, "--since", "2026-01-01", "--limit", "1"), c4.ID)
+	if n := h.srv.Count(justaptest.OpListCharges) - before; n != 1 {
+		t.Errorf("--limit 1 sent %d requests, want 1", n)
+	}
+
 	r := h.run(t, "", "charges", "list", "--since", "2026-01-01").want(t, exitOK)
 	if !strings.HasPrefix(r.stdout, "ID ") || !strings.Contains(r.stdout, " refunded ") || !strings.Contains(r.stdout, " reversed ") {
 		t.Errorf("table:\n%s", r.stdout)
