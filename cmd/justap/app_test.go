@@ -138,3 +138,17 @@ func TestInterrupt(t *testing.T) {
 		t.Error("reversed after Ctrl-C at the prompt")
 	}
 }
+
+// TestArgs: flags go before or after the arguments; after "--" all is an
+// argument.
+func TestArgs(t *testing.T) {
+	h := newHarness(t)
+	ch := h.charge(t, "o1", 100, justap.ChannelAlipayQR)
+	h.run(t, "", "charges", "get", "-o", "csv", ch.ID).want(t, exitOK)
+	h.run(t, "", "charges", "get", ch.ID, "-o", "csv").want(t, exitOK)
+	r := h.run(t, "", "charges", "get", "--", "-o").want(t, exitRefused) // a charge id "-o"
+	if !strings.Contains(r.stderr, "404") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	h.run(t, "", "charges", "get", "--", ch.ID, "-o").want(t, exitUsage) // two ids
+}
