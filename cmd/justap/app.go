@@ -33,6 +33,7 @@ Usage:
   justap charges find ORDER             show the charge of a merchant trade id (your order number)
   justap charges list [flags]           list charges, newest first
       --since T --until T               created from T (inclusive) until T (exclusive)
+      --created-gt T --created-lte T    created after T, up to T (inclusive)
       --paid | --unpaid, --refunded | --not-refunded, --reversed | --not-reversed,
       --closed | --not-closed, --expired | --not-expired
       --channel C --order ORDER         filters

@@ -116,8 +116,16 @@ func parseChannel(s string) (justap.Channel, error) {
 // chargeListFlags registers the filters of ChargeListParams on fs. The
 // returned function checks them and fills p.
 func (a *app) chargeListFlags(fs *flag.FlagSet, p *justap.ChargeListParams) func() error {
-	since := fs.String("since", "", "created from (inclusive)")
-	until := fs.String("until", "", "created until (exclusive)")
+	times := []struct {
+		name string
+		text *string
+		to   *time.Time
+	}{
+		{"since", fs.String("since", "", "created from (inclusive)"), &p.CreatedGTE},
+		{"until", fs.String("until", "", "created until (exclusive)"), &p.CreatedLT},
+		{"created-gt", fs.String("created-gt", "", "created after"), &p.CreatedGT},
+		{"created-lte", fs.String("created-lte", "", "created up to (inclusive)"), &p.CreatedLTE},
+	}
 	channel := fs.String("channel", "", "channel")
 	fs.StringVar(&p.MerchantTradeID, "order", "", "merchant trade id")
 	fs.StringVar(&p.StartingAfter, "starting-after", "", "charges older than this id")
@@ -144,19 +152,15 @@ func (a *app) chargeListFlags(fs *flag.FlagSet, p *justap.ChargeListParams) func
 				return usagef("--%s and --%s contradict each other; give one", pr[0], pr[1])
 			}
 		}
-		if *since != "" {
-			t, err := parseTime("since", *since, a.tz)
+		for _, f := range times {
+			if *f.text == "" {
+				continue
+			}
+			t, err := parseTime(f.name, *f.text, a.tz)
 			if err != nil {
 				return err
 			}
-			p.CreatedGTE = t
-		}
-		if *until != "" {
-			t, err := parseTime("until", *until, a.tz)
-			if err != nil {
-				return err
-			}
-			p.CreatedLT = t
+			*f.to = t
 		}
 		if *channel != "" {
 			ch, err := parseChannel(*channel)

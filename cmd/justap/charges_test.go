@@ -109,6 +109,7 @@ func TestChargesList(t *testing.T) {
 	}
 	eq("all", listIDs(t, h, "--since", "2026-01-01"), c4.ID, c3.ID, c2.ID, c1.ID)
 	eq("since/until", listIDs(t, h, "--since", "2026-01-02", "--until", "2026-01-04"), c3.ID, c2.ID)
+	eq("gt/lte", listIDs(t, h, "--created-gt", "2026-01-02T10:00:00Z", "--created-lte", "2026-01-04T10:00:00Z"), c4.ID, c3.ID)
 	eq("rfc3339", listIDs(t, h, "--since", "2026-01-03T10:00:00Z"), c4.ID, c3.ID)
 	eq("paid", listIDs(t, h, "--since", "2026-01-01", "--paid"), c3.ID, c1.ID)
 	eq("unpaid", listIDs(t, h, "--since", "2026-01-01", "--unpaid"), c4.ID, c2.ID)
