@@ -3,6 +3,7 @@ package justap_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"math/big"
 	"net/http"
 	"strings"
@@ -127,6 +128,115 @@ func FuzzAmountDecode(f *testing.F) {
 		off.Abs(off).Mul(off, big.NewRat(10_000_000, 1))
 		if a == 0 || off.Cmp(new(big.Rat).Abs(got)) >= 0 {
 			t.Fatalf("decoded %q to %d fen, beyond float32 rounding", s, int64(a))
+		}
+	})
+}
+
+func TestAmountDecode(t *testing.T) {
+	tests := []struct {
+		in   string
+		want justap.Amount
+	}{
+		{`0.01`, 1},
+		{`1e2`, 10000},
+		{`"12.30"`, 1230},
+		{`131072.01`, 13107201},
+		{`"131072.01"`, 13107201},
+		{`1`, 100},
+		{`1.00`, 100},
+		{`0`, 0},
+		{`-0.5`, -50},
+		{`1.2E-1`, 12},
+		{`0.0100`, 1},
+		{`12345678901234.56`, 1234567890123456},
+		{`92233720368547758.07`, 9223372036854775807},
+		{`-92233720368547758.08`, -9223372036854775808},
+		{`1700000123.45`, 170000012345}, // float32 would give 1700000128
+	}
+	for _, tt := range tests {
+		var got justap.Amount
+		if err := json.Unmarshal([]byte(tt.in), &got); err != nil {
+			t.Errorf("decode %s: %v", tt.in, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("decode %s = %d fen, want %d", tt.in, int64(got), int64(tt.want))
+		}
+	}
+}
+
+func TestAmountDecodeRejects(t *testing.T) {
+	for _, in := range []string{`0.001`, `1e-3`, `"abc"`, `""`, `"1.2.3"`, `"NaN"`, `"Infinity"`, `"1e"`,
+		`92233720368547758.08`, `1e30`, `"0x10"`, `" 1"`, `true`} {
+		var a justap.Amount
+		if err := json.Unmarshal([]byte(in), &a); err == nil {
+			t.Errorf("decode %s = %d, want an error", in, int64(a))
+		}
+	}
+}
+
+func TestAmountEncode(t *testing.T) {
+	tests := []struct {
+		in   justap.Amount
+		want string
+	}{
+		{13107201, "131072.01"},
+		{100, "1.00"},
+		{1, "0.01"},
+		{0, "0.00"},
+		{-50, "-0.50"},
+		{-9223372036854775808, "-92233720368547758.08"},
+		{9223372036854775807, "92233720368547758.07"},
+	}
+	for _, tt := range tests {
+		b, err := json.Marshal(tt.in)
+		if err != nil || string(b) != tt.want {
+			t.Errorf("encode %d = %s, %v; want %s", int64(tt.in), b, err, tt.want)
+		}
+		if s := tt.in.String(); s != tt.want {
+			t.Errorf("String(%d) = %s, want %s", int64(tt.in), s, tt.want)
+		}
+		back, err := justap.ParseAmount(tt.want)
+		if err != nil || back != tt.in {
+			t.Errorf("ParseAmount(%s) = %d, %v; want %d", tt.want, int64(back), err, int64(tt.in))
+		}
+	}
+	if a, err := justap.Yuan(12); a != 1200 || err != nil {
+		t.Errorf("Yuan(12) = %d, %v", int64(a), err)
+	}
+}
+
+// TestYuanNeverWraps: Yuan refuses every count of yuan whose fen do not fit
+// in an int64, rather than wrapping (Yuan(184467440737095517) was 84 fen).
+func TestYuanNeverWraps(t *testing.T) {
+	const most = math.MaxInt64 / 100
+	for _, y := range []int64{0, 1, -1, most, -most, math.MinInt64 / 100} {
+		a, err := justap.Yuan(y)
+		if err != nil || int64(a) != y*100 {
+			t.Errorf("Yuan(%d) = %d, %v; want %d", y, int64(a), err, y*100)
+		}
+	}
+	for _, y := range []int64{most + 1, -most - 1, 184467440737095517, math.MaxInt64, math.MinInt64} {
+		if a, err := justap.Yuan(y); err == nil || a != 0 {
+			t.Errorf("Yuan(%d) = %d, %v; want 0 and an error", y, int64(a), err)
+		}
+	}
+}
+
+// FuzzAmountRoundTrip: every int64 of fen goes out as text that comes back
+// as the same amount.
+func FuzzAmountRoundTrip(f *testing.F) {
+	for _, v := range []int64{0, 1, -1, 13107201, 1 << 62, -1 << 63, 1<<63 - 1} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v int64) {
+		b, err := json.Marshal(justap.Amount(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back justap.Amount
+		if err := json.Unmarshal(b, &back); err != nil || int64(back) != v {
+			t.Fatalf("%d → %s → %d, %v", v, b, int64(back), err)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package justap_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -95,5 +96,75 @@ func TestGetByMerchantTradeIDValidates(t *testing.T) {
 		if !errors.As(err, &v) || v.Field != "merchantTradeID" {
 			t.Errorf("id %q: err = %v, want a *ValidationError for merchantTradeID", id, err)
 		}
+	}
+}
+
+// TestCreateChargeAllFields checks that every optional field is sent under
+// its wire name and unit when set.
+func TestCreateChargeAllFields(t *testing.T) {
+	c, mux, _ := setup(t)
+	mux.HandleFunc("POST /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
+		testJSONBody(t, r, `{"app_id":"app_test_1","merchant_trade_id":"order-1","amount":1.00,"channel":"WechatpayJSAPI",
+			"subject":"s","body":"b","client_ip":"2001:db8::1","currency":"CNY","description":"d",
+			"extra":{"wechatpay_jsapi":{"payer":{"openid":"o-1"}},"unionpay_cardless_quick_pay":{"k":[1,2]}},
+			"metadata":{"order":"1001"},"notify_url":"https://m.example/notify","callback_url":"https://m.example/back",
+			"notification_area":"CN","ttl":900,"source":"web"}`)
+		writeJSON(w, 200, chargeJSON)
+	})
+	p := &justap.ChargeCreateParams{
+		MerchantTradeID: "order-1", Amount: justap.Amount(100), Channel: justap.ChannelWechatpayJSAPI,
+		Subject: "s", Body: "b", ClientIP: "2001:db8::1", Currency: "CNY", Description: "d",
+		Extra: &justap.ChargeExtra{
+			WechatpayJSAPI: &justap.WechatpayJSAPIExtra{Payer: &justap.WechatpayPayer{OpenID: "o-1"}},
+			Raw:            json.RawMessage(`{"unionpay_cardless_quick_pay":{"k":[1,2]}}`),
+		},
+		Metadata: map[string]string{"order": "1001"}, NotifyURL: "https://m.example/notify",
+		CallbackURL: "https://m.example/back", NotificationArea: "CN", TTL: 15 * time.Minute, Source: "web",
+	}
+	if _, err := c.Charges.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestListChargesQuery checks every filter's spelling, and that unset
+// filters are not sent.
+func TestListChargesQuery(t *testing.T) {
+	c, mux, _ := setup(t)
+	var query url.Values
+	mux.HandleFunc("GET /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
+		query = r.URL.Query()
+		writeJSON(w, 200, `{"object":"ChargeList","has_more":false}`)
+	})
+	ctx := context.Background()
+	l, err := c.Charges.List(ctx, &justap.ChargeListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Data) != 0 || l.HasMore {
+		t.Errorf("empty list = %+v", l)
+	}
+	if want := (url.Values{"app_id": {testAppID}}); query.Encode() != want.Encode() {
+		t.Errorf("unfiltered query = %s, want %s", query.Encode(), want.Encode())
+	}
+
+	at := func(sec int64) time.Time { return time.Unix(sec, 0) }
+	_, err = c.Charges.List(ctx, &justap.ChargeListParams{
+		Limit: 100, StartingAfter: "ch_a", EndingBefore: "ch_b", MerchantTradeID: "order-1",
+		Channel:   justap.ChannelWechatpayH5,
+		CreatedGT: at(1700000001), CreatedGTE: at(1700000002), CreatedLT: at(1700000003), CreatedLTE: at(1700000004),
+		Paid: justap.Bool(false), Refunded: justap.Bool(true), Reversed: justap.Bool(false),
+		Closed: justap.Bool(true), Expired: justap.Bool(false),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := url.Values{
+		"app_id": {testAppID}, "limit": {"100"}, "starting_after": {"ch_a"}, "ending_before": {"ch_b"},
+		"merchant_trade_id": {"order-1"}, "channel": {"WechatpayH5"},
+		"created.gt": {"1700000001"}, "created.gte": {"1700000002"}, "created.lt": {"1700000003"}, "created.lte": {"1700000004"},
+		"paid": {"false"}, "refunded": {"true"}, "reversed": {"false"}, "closed": {"true"}, "expired": {"false"},
+	}
+	if query.Encode() != want.Encode() {
+		t.Errorf("query =\n%s\nwant\n%s", query.Encode(), want.Encode())
 	}
 }

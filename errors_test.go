@@ -1,10 +1,12 @@
 package justap_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -228,4 +230,64 @@ func TestServerTextBounded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzErrorResponse builds the error of any non-2xx status, content type,
+// request id and body, under a response size limit of 1 to 65536 bytes.
+func FuzzErrorResponse(f *testing.F) {
+	f.Fuzz(func(t *testing.T, status int, contentType, requestID string, limit uint16, body []byte) {
+		if status < 0 {
+			status = -status
+		}
+		status = 300 + status%300 // 300–599
+		h := http.Header{}
+		if contentType != "" {
+			h.Set("Content-Type", contentType)
+		}
+		if requestID != "" {
+			h.Set("X-Request-Id", requestID)
+		}
+		c := fuzzClient(t, status, h, body, justap.WithMaxResponseBytes(int64(limit)+1))
+		ch, err := c.Charges.Create(context.Background(), faultCreateParams("order-1"))
+		if ch != nil {
+			t.Fatalf("status %d gave a charge", status)
+		}
+		var e *justap.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("err = %T %v, want a *justap.Error", err, err)
+		}
+		if e.StatusCode != status || e.Attempts != 1 || e.Method != "POST" || e.Path != "/transaction/v1/charges" {
+			t.Fatalf("status %d, attempts %d, %s %s; want %d, 1, POST /transaction/v1/charges",
+				e.StatusCode, e.Attempts, e.Method, e.Path, status)
+		}
+		if e.Message == "" {
+			t.Fatal("empty Message")
+		}
+		if len(e.Body) > 4<<10 || !bytes.HasPrefix(body, e.Body) {
+			t.Fatalf("Body is %d bytes, not a prefix of the response (at most 4 KiB)", len(e.Body))
+		}
+		if requestID != "" && e.RequestID == "" {
+			t.Fatalf("RequestID lost: header %q", requestID)
+		}
+		text := e.Error()
+		if !strings.Contains(text, strconv.Itoa(status)) {
+			t.Fatalf("error text lacks the status %d: %s", status, text)
+		}
+		if strings.Contains(text, testAPIKey) {
+			t.Fatalf("error text holds the key: %s", text)
+		}
+		// The status alone places the error in its category, whatever the
+		// body says.
+		for code, s := range map[int]error{
+			401: justap.ErrAuthentication, 403: justap.ErrPermission, 404: justap.ErrNotFound,
+			409: justap.ErrConflict, 429: justap.ErrRateLimited, 500: justap.ErrServer, 503: justap.ErrServer,
+		} {
+			if status == code && !errors.Is(err, s) {
+				t.Fatalf("status %d is not %v: %v", status, s, err)
+			}
+		}
+		if status >= 500 && !e.Retryable() {
+			t.Fatalf("status %d is not Retryable: %v", status, err)
+		}
+	})
 }

@@ -2,18 +2,25 @@ package justap_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
 	"go.uber.org/goleak"
 )
 
@@ -203,4 +210,223 @@ func envelopeBody(t testing.TB, event string, encrypted bool, data any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// chargeJSON is a charge as the gateway writes it.
+const chargeJSON = `{"object":"Charge","data":{"charge_id":"ch_1","object":"Charge","app_id":"app_test_1",
+	"merchant_trade_id":"order-1","channel":"AlipayQR","amount":131072.01,"currency":"CNY","paid":false}}`
+
+// refundJSON is a refund as the gateway writes it.
+const refundJSON = `{"object":"Refund","data":{"refund_id":"re_1","charge_id":"ch_1","amount":0.5,"status":"refunding"}}`
+
+func minimalCharge() *justap.ChargeCreateParams {
+	return &justap.ChargeCreateParams{
+		MerchantTradeID: "order-1",
+		Amount:          justap.Amount(13107201),
+		Channel:         justap.ChannelAlipayQR,
+		Subject:         "T-shirt",
+		Body:            "One T-shirt",
+		ClientIP:        "203.0.113.7",
+	}
+}
+
+func minimalRefund() *justap.RefundCreateParams {
+	return &justap.RefundCreateParams{
+		ChargeID:         "ch_1",
+		MerchantRefundID: "refund-1",
+		Description:      "returned",
+		Amount:           justap.Amount(50),
+	}
+}
+
+// fuzzTransport answers every request with one canned response.
+type fuzzTransport struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (f *fuzzTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	return &http.Response{
+		Status:        strconv.Itoa(f.status) + " " + http.StatusText(f.status),
+		StatusCode:    f.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        f.header,
+		Body:          io.NopCloser(bytes.NewReader(f.body)),
+		ContentLength: int64(len(f.body)),
+		Request:       r,
+	}, nil
+}
+
+// fuzzClient returns a client whose every request gets the response.
+func fuzzClient(t *testing.T, status int, header http.Header, body []byte, opts ...justap.Option) *justap.Client {
+	t.Helper()
+	if header == nil {
+		header = http.Header{"Content-Type": {"application/json"}}
+	}
+	all := append([]justap.Option{
+		justap.WithBaseURL("http://127.0.0.1:1/api"),
+		justap.WithAppID(testAppID),
+		justap.WithMaxRetries(0),
+		justap.WithHTTPClient(&http.Client{Transport: &fuzzTransport{status, header, body}}),
+	}, opts...)
+	c, err := justap.NewClient(testAPIKey, all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// recorder is a slog.Handler that keeps every record.
+type recorder struct {
+	level slog.Level
+	mu    sync.Mutex
+	recs  []slog.Record
+}
+
+func (h *recorder) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *recorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r.Clone())
+	return nil
+}
+
+func (h *recorder) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recorder) WithGroup(string) slog.Handler      { return h }
+
+func (h *recorder) records() []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]slog.Record(nil), h.recs...)
+}
+
+// syncBuffer is a bytes.Buffer for log handlers written from many
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// faultChargeBody is a valid get-charge response.
+const faultChargeBody = `{"object":"Charge","data":{"charge_id":"ch_1","object":"Charge",` +
+	`"app_id":"app_test_1","merchant_trade_id":"order-1","channel":"AlipayQR","amount":0.01,` +
+	`"currency":"CNY","subject":"T-shirt","body":"One T-shirt","client_ip":"203.0.113.7",` +
+	`"created_at":"2024-01-02T03:04:05Z","paid_ts":"0"}}`
+
+// faultBackoff keeps retries fast in tests.
+var faultBackoff = justap.WithRetryBackoff(time.Millisecond, 2*time.Millisecond)
+
+// faultCreateParams is a valid charge to create.
+func faultCreateParams(merchantTradeID string) *justap.ChargeCreateParams {
+	return &justap.ChargeCreateParams{
+		MerchantTradeID: merchantTradeID,
+		Amount:          justap.Amount(1999),
+		Channel:         justap.ChannelAlipayQR,
+		Subject:         "T-shirt",
+		Body:            "One T-shirt, size M",
+		ClientIP:        "203.0.113.7",
+	}
+}
+
+// hangUp hijacks the connection and closes it without answering: with a
+// FIN, or with a TCP reset when rst is set.
+func hangUp(t testing.TB, w http.ResponseWriter, rst bool, raw string) {
+	t.Helper()
+	conn, bufrw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		t.Errorf("hijack: %v", err)
+		return
+	}
+	if raw != "" {
+		bufrw.WriteString(raw)
+		bufrw.Flush()
+	}
+	if rst {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		} else {
+			t.Errorf("hijacked %T, want *net.TCPConn", conn)
+		}
+	}
+	conn.Close()
+}
+
+// refusedURL returns the URL of a loopback address nothing listens on.
+func refusedURL(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+// waitDone blocks a handler until the client goes away, never longer.
+func waitDone(r *http.Request) { <-r.Context().Done() }
+
+// fakeClient starts a fake and returns a client for it that retries
+// quickly (opts may override).
+func fakeClient(t *testing.T, opts ...justap.Option) (*justap.Client, *justaptest.Server) {
+	t.Helper()
+	srv := justaptest.NewServer(t)
+	c, err := justap.NewClient(srv.APIKey(), append([]justap.Option{
+		justap.WithBaseURL(srv.URL),
+		justap.WithAppID(srv.AppID()),
+		justap.WithHTTPClient(srv.Client()),
+		justap.WithRetryBackoff(time.Millisecond, 2*time.Millisecond),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, srv
+}
+
+func fakeCharge(id string, amount justap.Amount) *justap.ChargeCreateParams {
+	return &justap.ChargeCreateParams{
+		MerchantTradeID: id, Amount: amount, Channel: justap.ChannelAlipayQR,
+		Subject: "T-shirt", Body: "size M", ClientIP: "203.0.113.7",
+	}
+}
+
+func refundParams(chargeID, id string, amount justap.Amount) *justap.RefundCreateParams {
+	return &justap.RefundCreateParams{ChargeID: chargeID, MerchantRefundID: id, Description: "returned", Amount: amount}
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func testKey(t testing.TB) *rsa.PrivateKey {
+	t.Helper()
+	k, err := justap.ParsePrivateKeyPEM(readTestdata(t, testKeyPKCS1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -1,8 +1,10 @@
 package justap_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
-	"math"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,115 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/justap-go/justap"
 )
-
-func TestAmountDecode(t *testing.T) {
-	tests := []struct {
-		in   string
-		want justap.Amount
-	}{
-		{`0.01`, 1},
-		{`1e2`, 10000},
-		{`"12.30"`, 1230},
-		{`131072.01`, 13107201},
-		{`"131072.01"`, 13107201},
-		{`1`, 100},
-		{`1.00`, 100},
-		{`0`, 0},
-		{`-0.5`, -50},
-		{`1.2E-1`, 12},
-		{`0.0100`, 1},
-		{`12345678901234.56`, 1234567890123456},
-		{`92233720368547758.07`, 9223372036854775807},
-		{`-92233720368547758.08`, -9223372036854775808},
-		{`1700000123.45`, 170000012345}, // float32 would give 1700000128
-	}
-	for _, tt := range tests {
-		var got justap.Amount
-		if err := json.Unmarshal([]byte(tt.in), &got); err != nil {
-			t.Errorf("decode %s: %v", tt.in, err)
-			continue
-		}
-		if got != tt.want {
-			t.Errorf("decode %s = %d fen, want %d", tt.in, int64(got), int64(tt.want))
-		}
-	}
-}
-
-func TestAmountDecodeRejects(t *testing.T) {
-	for _, in := range []string{`0.001`, `1e-3`, `"abc"`, `""`, `"1.2.3"`, `"NaN"`, `"Infinity"`, `"1e"`,
-		`92233720368547758.08`, `1e30`, `"0x10"`, `" 1"`, `true`} {
-		var a justap.Amount
-		if err := json.Unmarshal([]byte(in), &a); err == nil {
-			t.Errorf("decode %s = %d, want an error", in, int64(a))
-		}
-	}
-}
-
-func TestAmountEncode(t *testing.T) {
-	tests := []struct {
-		in   justap.Amount
-		want string
-	}{
-		{13107201, "131072.01"},
-		{100, "1.00"},
-		{1, "0.01"},
-		{0, "0.00"},
-		{-50, "-0.50"},
-		{-9223372036854775808, "-92233720368547758.08"},
-		{9223372036854775807, "92233720368547758.07"},
-	}
-	for _, tt := range tests {
-		b, err := json.Marshal(tt.in)
-		if err != nil || string(b) != tt.want {
-			t.Errorf("encode %d = %s, %v; want %s", int64(tt.in), b, err, tt.want)
-		}
-		if s := tt.in.String(); s != tt.want {
-			t.Errorf("String(%d) = %s, want %s", int64(tt.in), s, tt.want)
-		}
-		back, err := justap.ParseAmount(tt.want)
-		if err != nil || back != tt.in {
-			t.Errorf("ParseAmount(%s) = %d, %v; want %d", tt.want, int64(back), err, int64(tt.in))
-		}
-	}
-	if a, err := justap.Yuan(12); a != 1200 || err != nil {
-		t.Errorf("Yuan(12) = %d, %v", int64(a), err)
-	}
-}
-
-// TestYuanNeverWraps: Yuan refuses every count of yuan whose fen do not fit
-// in an int64, rather than wrapping (Yuan(184467440737095517) was 84 fen).
-func TestYuanNeverWraps(t *testing.T) {
-	const most = math.MaxInt64 / 100
-	for _, y := range []int64{0, 1, -1, most, -most, math.MinInt64 / 100} {
-		a, err := justap.Yuan(y)
-		if err != nil || int64(a) != y*100 {
-			t.Errorf("Yuan(%d) = %d, %v; want %d", y, int64(a), err, y*100)
-		}
-	}
-	for _, y := range []int64{most + 1, -most - 1, 184467440737095517, math.MaxInt64, math.MinInt64} {
-		if a, err := justap.Yuan(y); err == nil || a != 0 {
-			t.Errorf("Yuan(%d) = %d, %v; want 0 and an error", y, int64(a), err)
-		}
-	}
-}
-
-// FuzzAmountRoundTrip: every int64 of fen goes out as text that comes back
-// as the same amount.
-func FuzzAmountRoundTrip(f *testing.F) {
-	for _, v := range []int64{0, 1, -1, 13107201, 1 << 62, -1 << 63, 1<<63 - 1} {
-		f.Add(v)
-	}
-	f.Fuzz(func(t *testing.T, v int64) {
-		b, err := json.Marshal(justap.Amount(v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back justap.Amount
-		if err := json.Unmarshal(b, &back); err != nil || int64(back) != v {
-			t.Fatalf("%d → %s → %d, %v", v, b, int64(back), err)
-		}
-	})
-}
 
 // TestChargeDecodeWire decodes a charge carrying every field in the forms
 // the gateway uses: int64 as strings, money as yuan, times as RFC 3339.
@@ -372,5 +265,93 @@ func FuzzChargeExtraRoundTrip(f *testing.F) {
 		if diff := cmp.Diff(e, back, cmpopts.IgnoreFields(justap.ChargeExtra{}, "Raw")); diff != "" {
 			t.Fatalf("%s → %s changed the typed entries (-first +second):\n%s", b, out, diff)
 		}
+	})
+}
+
+// The fuzz targets feed arbitrary responses through the client's whole
+// response path (size limit, error building, decoding, checks) by way of an
+// in-memory transport: no network, no goroutines. The seed corpus, with
+// realistic bodies from the wire reference, is in testdata/fuzz/<target>/.
+//
+//	go test -run '^$' -fuzz '^FuzzDecodeCharge$' -fuzztime 10s .
+
+// checkDecoded checks the outcome of a 200: a value and no error, or no
+// value and a malformed-response *Error, never both or neither.
+func checkDecoded[T any](t *testing.T, body []byte, v *T, err error) {
+	t.Helper()
+	if err != nil {
+		if v != nil {
+			t.Fatalf("both a value and an error: %v", err)
+		}
+		var e *justap.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("err = %T %v, want a *justap.Error", err, err)
+		}
+		if !errors.Is(err, justap.ErrMalformedResponse) || e.StatusCode != 200 || e.Attempts != 1 {
+			t.Fatalf("err = %v (status %d, attempts %d), want a malformed 200 after 1 attempt", err, e.StatusCode, e.Attempts)
+		}
+		if len(e.Body) > 4<<10 || !bytes.HasPrefix(body, e.Body) {
+			t.Fatalf("Body is %d bytes, not a prefix of the response (at most 4 KiB)", len(e.Body))
+		}
+		_ = e.Error()
+		return
+	}
+	if v == nil {
+		t.Fatal("neither a value nor an error")
+	}
+	if !json.Valid(body) {
+		t.Fatalf("invalid JSON decoded without error: %q", body)
+	}
+	// No nil pointer reaches the caller.
+	var charges []*justap.Charge
+	var refunds []*justap.Refund
+	switch v := any(v).(type) {
+	case *justap.Charge:
+		charges = append(charges, v)
+	case *justap.Refund:
+		refunds = append(refunds, v)
+	case *justap.ChargeList:
+		charges = v.Data
+	case *justap.RefundList:
+		refunds = v.Data
+	}
+	for i, ch := range charges {
+		if ch == nil {
+			t.Fatalf("charge %d is nil", i)
+		}
+		refunds = append(refunds, ch.Refunds...)
+	}
+	for i, re := range refunds {
+		if re == nil {
+			t.Fatalf("refund %d is nil", i)
+		}
+	}
+}
+
+func FuzzDecodeCharge(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ch, err := fuzzClient(t, 200, nil, body).Charges.Get(context.Background(), "ch_1")
+		checkDecoded(t, body, ch, err)
+	})
+}
+
+func FuzzDecodeRefund(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		re, err := fuzzClient(t, 200, nil, body).Refunds.Get(context.Background(), "ch_1", "re_1")
+		checkDecoded(t, body, re, err)
+	})
+}
+
+func FuzzDecodeChargeList(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		l, err := fuzzClient(t, 200, nil, body).Charges.List(context.Background(), nil)
+		checkDecoded(t, body, l, err)
+	})
+}
+
+func FuzzDecodeRefundList(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		l, err := fuzzClient(t, 200, nil, body).Refunds.List(context.Background(), "ch_1", nil)
+		checkDecoded(t, body, l, err)
 	})
 }

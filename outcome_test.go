@@ -27,10 +27,6 @@ func paidCharge(t *testing.T, c *justap.Client, srv *justaptest.Server, id strin
 	return ch
 }
 
-func refundParams(chargeID, id string, amount justap.Amount) *justap.RefundCreateParams {
-	return &justap.RefundCreateParams{ChargeID: chargeID, MerchantRefundID: id, Description: "returned", Amount: amount}
-}
-
 // errorOf returns err as an *Error, failing the test if it is not one.
 func errorOf(t *testing.T, err error) *justap.Error {
 	t.Helper()

@@ -19,7 +19,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -36,24 +35,6 @@ const (
 	testKeyPKCS8  = "testdata/test-only-rsa2048-pkcs8.pem"
 	testKeyPublic = "testdata/test-only-rsa2048-public.pem"
 )
-
-func readTestdata(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func testKey(t testing.TB) *rsa.PrivateKey {
-	t.Helper()
-	k, err := justap.ParsePrivateKeyPEM(readTestdata(t, testKeyPKCS1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // secretTexts is what must never be printed: the secret numbers of the
 // test key (see keyMaterial) and every 16-character piece of its PEM files'
