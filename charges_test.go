@@ -32,11 +32,11 @@ func TestGetByMerchantTradeIDReachesOldCharges(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	old, err := c.Charges.Create(ctx, fakeCharge("order-old", 500))
+	old, err := c.Charges.Create(ctx, chargeParams("order-old", 500))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Charges.Create(ctx, fakeCharge("order-old-2", 700)); err != nil {
+	if _, err := c.Charges.Create(ctx, chargeParams("order-old-2", 700)); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

@@ -135,7 +135,7 @@ func TestLogOneRecordPerAttempt(t *testing.T) {
 			writeJSON(w, 200, strings.Replace(faultChargeBody, `"T-shirt"`, `"RESPONSE-BODY-MARKER"`, 1))
 		}
 	})
-	p := faultCreateParams("order-log")
+	p := chargeParams("order-log", 1999)
 	p.Subject = "REQUEST-BODY-MARKER"
 	if _, err := c.Charges.Create(context.Background(), p); err != nil {
 		t.Fatalf("Create: %v", err)
@@ -416,7 +416,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if _, err := c.Charges.Get(ctx, "ch_flaky"); err != nil {
 		t.Errorf("Get(ch_flaky): %v", err)
 	}
-	_, err = c.Charges.Create(ctx, faultCreateParams("order-1"))
+	_, err = c.Charges.Create(ctx, chargeParams("order-1", 1999))
 	apiErrs = append(apiErrs, err)
 	// A transport error from a closed gateway.
 	refused, err := justap.NewClient(secretKey, justap.WithBaseURL(refusedURL(t)), faultBackoff, justap.WithLogger(logger))
@@ -581,7 +581,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, err = c.Charges.Create(context.Background(), faultCreateParams("order-1"), justap.WithAppID("app_1"))
+				_, err = c.Charges.Create(context.Background(), chargeParams("order-1", 1999), justap.WithAppID("app_1"))
 				var e *justap.Error
 				if !errors.As(err, &e) || e.StatusCode != code || e.Attempts != 1 {
 					t.Fatalf("err = %v, want a *justap.Error with status %d after 1 attempt", err, code)
@@ -820,7 +820,7 @@ func TestConcurrentSharedClient(t *testing.T) {
 					opts = append(opts, justap.WithAppID(app), justap.WithMaxRetries(3))
 				}
 				calls.Add(8)
-				ch, err := c.Charges.Create(ctx, faultCreateParams(key), opts...)
+				ch, err := c.Charges.Create(ctx, chargeParams(key, 1999), opts...)
 				if err != nil {
 					fail("Create", err)
 				} else if ch.ID != "ch_"+key || ch.AppID != app || ch.Amount != 1999 {
@@ -911,7 +911,7 @@ func TestOperationsWire(t *testing.T) {
 			body: `{"app_id":"app_test_1","merchant_trade_id":"order-1","amount":131072.01,"channel":"AlipayQR",
 				"subject":"T-shirt","body":"One T-shirt","client_ip":"203.0.113.7"}`,
 			response: chargeJSON,
-			call:     func(c *justap.Client) (any, error) { return c.Charges.Create(ctx, minimalCharge()) },
+			call:     func(c *justap.Client) (any, error) { return c.Charges.Create(ctx, chargeParams("order-1", 13107201)) },
 			checkResp: func(t *testing.T, v any) {
 				if ch := v.(*justap.Charge); ch.ID != "ch_1" || ch.Amount != 13107201 || ch.Channel != justap.ChannelAlipayQR {
 					t.Errorf("charge = %+v", ch)
@@ -963,7 +963,9 @@ func TestOperationsWire(t *testing.T) {
 			body: `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1",
 				"description":"returned","amount":0.50,"metadata":{"justap_merchant_refund_id":"refund-1"}}`,
 			response: refundJSON,
-			call:     func(c *justap.Client) (any, error) { return c.Refunds.Create(ctx, minimalRefund()) },
+			call: func(c *justap.Client) (any, error) {
+				return c.Refunds.Create(ctx, refundParams("ch_1", "refund-1", 50))
+			},
 			checkResp: func(t *testing.T, v any) {
 				r := v.(*justap.Refund)
 				if r.ID != "re_1" || r.Amount != 50 || !r.Status.Is(justap.RefundStatusRefunding) {
@@ -1052,15 +1054,19 @@ func TestAppIDPrecedence(t *testing.T) {
 		got = r.URL.Query().Get("app_id")
 		writeJSON(w, 200, chargeJSON)
 	})
-	withApp := func(app string) *justap.ChargeCreateParams { p := minimalCharge(); p.AppID = app; return p }
+	withApp := func(app string) *justap.ChargeCreateParams {
+		p := chargeParams("order-1", 13107201)
+		p.AppID = app
+		return p
+	}
 	cases := []struct {
 		name string
 		call func() error
 		want string
 	}{
-		{"create: client default", func() error { _, err := c.Charges.Create(ctx, minimalCharge()); return err }, testAppID},
+		{"create: client default", func() error { _, err := c.Charges.Create(ctx, chargeParams("order-1", 13107201)); return err }, testAppID},
 		{"create: per call", func() error {
-			_, err := c.Charges.Create(ctx, minimalCharge(), justap.WithAppID("app_call"))
+			_, err := c.Charges.Create(ctx, chargeParams("order-1", 13107201), justap.WithAppID("app_call"))
 			return err
 		}, "app_call"},
 		{"create: params win", func() error {
@@ -1092,7 +1098,7 @@ func TestValidation(t *testing.T) {
 	ctx := context.Background()
 	charge := func(edit func(p *justap.ChargeCreateParams)) func(c *justap.Client) error {
 		return func(c *justap.Client) error {
-			p := minimalCharge()
+			p := chargeParams("order-1", 13107201)
 			edit(p)
 			_, err := c.Charges.Create(ctx, p)
 			return err
@@ -1100,7 +1106,7 @@ func TestValidation(t *testing.T) {
 	}
 	refund := func(edit func(p *justap.RefundCreateParams)) func(c *justap.Client) error {
 		return func(c *justap.Client) error {
-			p := minimalRefund()
+			p := refundParams("ch_1", "refund-1", 50)
 			edit(p)
 			_, err := c.Refunds.Create(ctx, p)
 			return err
@@ -1114,7 +1120,7 @@ func TestValidation(t *testing.T) {
 	}{
 		{"nil charge params", func(c *justap.Client) error { _, err := c.Charges.Create(ctx, nil); return err }, "ChargeCreateParams"},
 		{"no app id", func(c *justap.Client) error {
-			_, err := c.Charges.Create(ctx, minimalCharge(), justap.WithAppID(""))
+			_, err := c.Charges.Create(ctx, chargeParams("order-1", 13107201), justap.WithAppID(""))
 			return err
 		}, "ChargeCreateParams.AppID"},
 		{"no merchant trade id", charge(func(p *justap.ChargeCreateParams) { p.MerchantTradeID = "" }), "ChargeCreateParams.MerchantTradeID"},
@@ -1223,12 +1229,12 @@ func TestValidationLimits(t *testing.T) {
 	mux.HandleFunc("POST /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, chargeJSON) })
 	mux.HandleFunc("POST /transaction/v1/refunds", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, refundJSON) })
 	ctx := context.Background()
-	p := minimalCharge()
+	p := chargeParams("order-1", 13107201)
 	p.MerchantTradeID = strings.Repeat("订", 32) // 32 characters, 96 bytes
 	if _, err := c.Charges.Create(ctx, p); err != nil {
 		t.Errorf("32-character merchant trade id: %v", err)
 	}
-	r := minimalRefund()
+	r := refundParams("ch_1", "refund-1", 50)
 	r.Description = strings.Repeat("退", 255)
 	r.MerchantRefundID = strings.Repeat("r", 32)
 	if _, err := c.Refunds.Create(ctx, r); err != nil {
@@ -1251,7 +1257,7 @@ func TestParamsNotMutated(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	cp := minimalCharge()
+	cp := chargeParams("order-1", 13107201)
 	cp.Metadata = map[string]string{"k": "v"}
 	cp.Extra = &justap.ChargeExtra{AlipayQR: &justap.QRCodeExtra{}}
 	before := *cp
@@ -1262,7 +1268,7 @@ func TestParamsNotMutated(t *testing.T) {
 	if diff := cmp.Diff(before, *cp) + cmp.Diff(beforeExtra, *cp.Extra); diff != "" {
 		t.Errorf("charge params changed:\n%s", diff)
 	}
-	rp := minimalRefund()
+	rp := refundParams("ch_1", "refund-1", 50)
 	rb := *rp
 	if _, err := c.Refunds.Create(ctx, rp); err != nil {
 		t.Fatal(err)

@@ -219,26 +219,6 @@ const chargeJSON = `{"object":"Charge","data":{"charge_id":"ch_1","object":"Char
 // refundJSON is a refund as the gateway writes it.
 const refundJSON = `{"object":"Refund","data":{"refund_id":"re_1","charge_id":"ch_1","amount":0.5,"status":"refunding"}}`
 
-func minimalCharge() *justap.ChargeCreateParams {
-	return &justap.ChargeCreateParams{
-		MerchantTradeID: "order-1",
-		Amount:          justap.Amount(13107201),
-		Channel:         justap.ChannelAlipayQR,
-		Subject:         "T-shirt",
-		Body:            "One T-shirt",
-		ClientIP:        "203.0.113.7",
-	}
-}
-
-func minimalRefund() *justap.RefundCreateParams {
-	return &justap.RefundCreateParams{
-		ChargeID:         "ch_1",
-		MerchantRefundID: "refund-1",
-		Description:      "returned",
-		Amount:           justap.Amount(50),
-	}
-}
-
 // fuzzTransport answers every request with one canned response.
 type fuzzTransport struct {
 	status int
@@ -335,18 +315,6 @@ const faultChargeBody = `{"object":"Charge","data":{"charge_id":"ch_1","object":
 // faultBackoff keeps retries fast in tests.
 var faultBackoff = justap.WithRetryBackoff(time.Millisecond, 2*time.Millisecond)
 
-// faultCreateParams is a valid charge to create.
-func faultCreateParams(merchantTradeID string) *justap.ChargeCreateParams {
-	return &justap.ChargeCreateParams{
-		MerchantTradeID: merchantTradeID,
-		Amount:          justap.Amount(1999),
-		Channel:         justap.ChannelAlipayQR,
-		Subject:         "T-shirt",
-		Body:            "One T-shirt, size M",
-		ClientIP:        "203.0.113.7",
-	}
-}
-
 // hangUp hijacks the connection and closes it without answering: with a
 // FIN, or with a TCP reset when rst is set.
 func hangUp(t testing.TB, w http.ResponseWriter, rst bool, raw string) {
@@ -402,17 +370,28 @@ func fakeClient(t *testing.T, opts ...justap.Option) (*justap.Client, *justaptes
 	return c, srv
 }
 
-func fakeCharge(id string, amount justap.Amount) *justap.ChargeCreateParams {
+// chargeParams returns valid params to create a charge of amount under
+// merchantTradeID: the one builder the tests edit from.
+func chargeParams(merchantTradeID string, amount justap.Amount) *justap.ChargeCreateParams {
 	return &justap.ChargeCreateParams{
-		MerchantTradeID: id, Amount: amount, Channel: justap.ChannelAlipayQR,
-		Subject: "T-shirt", Body: "size M", ClientIP: "203.0.113.7",
+		MerchantTradeID: merchantTradeID,
+		Amount:          amount,
+		Channel:         justap.ChannelAlipayQR,
+		Subject:         "T-shirt",
+		Body:            "One T-shirt",
+		ClientIP:        "203.0.113.7",
 	}
 }
 
-func refundParams(chargeID, id string, amount justap.Amount) *justap.RefundCreateParams {
-	return &justap.RefundCreateParams{ChargeID: chargeID, MerchantRefundID: id, Description: "returned", Amount: amount}
+// refundParams returns valid params to refund amount of chargeID under
+// merchantRefundID.
+func refundParams(chargeID, merchantRefundID string, amount justap.Amount) *justap.RefundCreateParams {
+	return &justap.RefundCreateParams{
+		ChargeID: chargeID, MerchantRefundID: merchantRefundID, Description: "returned", Amount: amount,
+	}
 }
 
+// readTestdata reads a file of testdata, failing the test if it cannot.
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(name)
@@ -422,6 +401,7 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
+// testKey returns the test-only signing key.
 func testKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	k, err := justap.ParsePrivateKeyPEM(readTestdata(t, testKeyPKCS1))

@@ -493,7 +493,7 @@ func runFault(t *testing.T, tc faultCase) {
 		// These cases are about the attempts; the lookups of a create's
 		// recovery have tests of their own (outcome_test.go).
 		call := append([]justap.Option{justap.WithRecovery(false)}, tc.call...)
-		got, err = c.Charges.Create(ctx, faultCreateParams("order-1"), call...)
+		got, err = c.Charges.Create(ctx, chargeParams("order-1", 1999), call...)
 	case tc.list:
 		got, err = c.Charges.List(ctx, nil, tc.call...)
 	default:
@@ -645,7 +645,7 @@ func TestRetrySendsSameBody(t *testing.T) {
 			writeJSON(w, 200, strings.Replace(faultChargeBody, `"ch_1"`, `"ch_9"`, 1))
 		}
 	})
-	ch, err := c.Charges.Create(context.Background(), faultCreateParams("order-77"))
+	ch, err := c.Charges.Create(context.Background(), chargeParams("order-77", 1999))
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -708,7 +708,7 @@ func TestRetriedCreateChargesOnce(t *testing.T) {
 
 	// With recovery off, the conflict is returned as it is (outcome_test.go
 	// tests the recovery), saying that the outcome is unknown.
-	_, err := c.Charges.Create(context.Background(), faultCreateParams("order-once"), justap.WithRecovery(false))
+	_, err := c.Charges.Create(context.Background(), chargeParams("order-once", 1999), justap.WithRecovery(false))
 	var e *justap.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("err = %v, want a *justap.Error", err)
@@ -797,7 +797,7 @@ func TestFakeFaultMatrix(t *testing.T) {
 		{
 			op: justaptest.OpCreateCharge, create: true,
 			run: func(ctx context.Context, c *justap.Client, _ *fakeState, opts ...justap.Option) error {
-				_, err := c.Charges.Create(ctx, faultCreateParams("order-new"), opts...)
+				_, err := c.Charges.Create(ctx, chargeParams("order-new", 1999), opts...)
 				return err
 			},
 			made: func(srv *justaptest.Server, _ *fakeState) int {
@@ -955,14 +955,14 @@ type fakeState struct {
 func newFakeState(t *testing.T, c *justap.Client, srv *justaptest.Server) *fakeState {
 	t.Helper()
 	ctx := context.Background()
-	paid, err := c.Charges.Create(ctx, faultCreateParams("order-paid"))
+	paid, err := c.Charges.Create(ctx, chargeParams("order-paid", 1999))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Pay(paid.ID); err != nil {
 		t.Fatal(err)
 	}
-	unpaid, err := c.Charges.Create(ctx, faultCreateParams("order-unpaid"))
+	unpaid, err := c.Charges.Create(ctx, chargeParams("order-unpaid", 1999))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1042,7 +1042,7 @@ func TestFakeRetriedCreateNeverChargesTwice(t *testing.T) {
 	// The create is processed, its response lost; the retry resends the
 	// same merchant_trade_id and is refused; Create finds the charge.
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
-	ch, err := c.Charges.Create(ctx, fakeCharge("order-1", 1999))
+	ch, err := c.Charges.Create(ctx, chargeParams("order-1", 1999))
 	if err != nil || !ch.Recovered {
 		t.Fatalf("create: %+v, %v; want the charge, recovered", ch, err)
 	}
@@ -1057,7 +1057,7 @@ func TestFakeRetriedCreateNeverChargesTwice(t *testing.T) {
 func TestFakeRetriedRefundNeverRefundsTwice(t *testing.T) {
 	c, srv := fakeClient(t)
 	ctx := context.Background()
-	ch, err := c.Charges.Create(ctx, fakeCharge("order-1", 1000))
+	ch, err := c.Charges.Create(ctx, chargeParams("order-1", 1000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1081,7 +1081,7 @@ func TestFakeRetriedRefundNeverRefundsTwice(t *testing.T) {
 func TestFakeHungAttemptIsRetried(t *testing.T) {
 	c, srv := fakeClient(t, justap.WithRequestTimeout(500*time.Millisecond))
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultHang})
-	ch, err := c.Charges.Create(context.Background(), fakeCharge("order-1", 100))
+	ch, err := c.Charges.Create(context.Background(), chargeParams("order-1", 100))
 	if err != nil {
 		t.Fatalf("create after a hung attempt: %v", err)
 	}
@@ -1096,7 +1096,7 @@ func TestFakeHungAttemptIsRetried(t *testing.T) {
 func TestFakeReverseIsSafeToRetry(t *testing.T) {
 	c, srv := fakeClient(t)
 	ctx := context.Background()
-	ch, err := c.Charges.Create(ctx, fakeCharge("order-1", 100))
+	ch, err := c.Charges.Create(ctx, chargeParams("order-1", 100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1119,7 +1119,7 @@ func TestFakeAllWalksEveryCharge(t *testing.T) {
 	const n = 23
 	var newestFirst []string
 	for i := 0; i < n; i++ {
-		ch, err := c.Charges.Create(ctx, fakeCharge(fmt.Sprint("order-", i), justap.Amount(100+i)))
+		ch, err := c.Charges.Create(ctx, chargeParams(fmt.Sprint("order-", i), justap.Amount(100+i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1167,7 +1167,7 @@ func TestFakeAllWalksEveryCharge(t *testing.T) {
 func TestFakeRefundsAll(t *testing.T) {
 	c, srv := fakeClient(t)
 	ctx := context.Background()
-	ch, err := c.Charges.Create(ctx, fakeCharge("order-1", 10000))
+	ch, err := c.Charges.Create(ctx, chargeParams("order-1", 10000))
 	if err != nil {
 		t.Fatal(err)
 	}

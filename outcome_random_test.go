@@ -369,7 +369,7 @@ func runRandomCase(t *testing.T, c, setupClient *justap.Client, srv *justaptest.
 	var chargeID string
 	chargeAmount := justap.Amount(1000)
 	if rc.refund {
-		ch, err := setupClient.Charges.Create(ctx, fakeCharge("order-"+id, chargeAmount))
+		ch, err := setupClient.Charges.Create(ctx, chargeParams("order-"+id, chargeAmount))
 		if err != nil {
 			fail("setup: %v", err)
 			return outRefused, false
@@ -388,7 +388,7 @@ func runRandomCase(t *testing.T, c, setupClient *justap.Client, srv *justaptest.
 		if rc.refund {
 			_, err = setupClient.Refunds.Create(ctx, refundParams(chargeID, id, amount))
 		} else {
-			_, err = setupClient.Charges.Create(ctx, fakeCharge(id, amount))
+			_, err = setupClient.Charges.Create(ctx, chargeParams(id, amount))
 		}
 		if err != nil {
 			fail("setup: %v", err)
@@ -426,7 +426,7 @@ func runRandomCase(t *testing.T, c, setupClient *justap.Client, srv *justaptest.
 		}
 	} else {
 		var ch *justap.Charge
-		ch, err = c.Charges.Create(ctx, fakeCharge(id, rc.amount))
+		ch, err = c.Charges.Create(ctx, chargeParams(id, rc.amount))
 		if err == nil {
 			gotID, recovered = ch.ID, ch.Recovered
 			matches = ch.Amount == rc.amount && ch.Channel == justap.ChannelAlipayQR && ch.AppID == srv.AppID()

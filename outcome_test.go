@@ -17,7 +17,7 @@ import (
 // paidCharge creates a charge on the fake and pays it.
 func paidCharge(t *testing.T, c *justap.Client, srv *justaptest.Server, id string, amount justap.Amount) *justap.Charge {
 	t.Helper()
-	ch, err := c.Charges.Create(context.Background(), fakeCharge(id, amount))
+	ch, err := c.Charges.Create(context.Background(), chargeParams(id, amount))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestRecoverLostChargeThenConflict(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, srv := fakeClient(t, justap.WithLogger(logger))
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
-	ch, err := c.Charges.Create(context.Background(), fakeCharge("order-1", 1999))
+	ch, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -108,7 +108,7 @@ func TestRecoverAfterDropThenRefusal(t *testing.T) {
 			next.Op = justaptest.OpCreateCharge
 			srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
 			srv.FailNext(1, next)
-			ch, err := c.Charges.Create(context.Background(), fakeCharge("order-1", 1999))
+			ch, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 			if err != nil || !ch.Recovered {
 				t.Fatalf("Create: %+v, %v; want the charge, recovered", ch, err)
 			}
@@ -132,12 +132,12 @@ func TestRecoverAfterDropThenRefusal(t *testing.T) {
 // charge that is not the one asked for: ErrReusedID, not a recovery.
 func TestReusedIDDifferentAmount(t *testing.T) {
 	c, srv := fakeClient(t)
-	orig, err := c.Charges.Create(context.Background(), fakeCharge("order-1", 1999))
+	orig, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
-	_, err = c.Charges.Create(context.Background(), fakeCharge("order-1", 999))
+	_, err = c.Charges.Create(context.Background(), chargeParams("order-1", 999))
 	e := errorOf(t, err)
 	if !errors.Is(err, justap.ErrReusedID) || !errors.Is(err, justap.ErrConflict) || e.OutcomeUnknown() {
 		t.Fatalf("err = %v; want ErrReusedID (and ErrConflict), outcome known", err)
@@ -175,11 +175,11 @@ func TestReusedIDDifferentAmount(t *testing.T) {
 // charge that the id names; it is not recovered, even when it matches.
 func TestFirstAttemptConflict(t *testing.T) {
 	c, srv := fakeClient(t)
-	orig, err := c.Charges.Create(context.Background(), fakeCharge("order-1", 1999))
+	orig, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Charges.Create(context.Background(), fakeCharge("order-1", 1999))
+	_, err = c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	e := errorOf(t, err)
 	if !errors.Is(err, justap.ErrConflict) || !errors.Is(err, justap.ErrReusedID) || e.OutcomeUnknown() || e.Attempts != 1 {
 		t.Fatalf("err = %v; want ErrConflict and ErrReusedID after 1 attempt, outcome known", err)
@@ -215,7 +215,7 @@ func TestRecoveryOff(t *testing.T) {
 			}
 			c, srv := fakeClient(t, clientOpts...)
 			srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
-			_, err := c.Charges.Create(context.Background(), fakeCharge("order-1", 1999), callOpts...)
+			_, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999), callOpts...)
 			e := errorOf(t, err)
 			if !errors.Is(err, justap.ErrConflict) || e.Code != 6 || e.Attempts != 2 || !e.OutcomeUnknown() ||
 				errors.Is(err, justap.ErrReusedID) || e.Charge != nil {
@@ -223,7 +223,7 @@ func TestRecoveryOff(t *testing.T) {
 					err, e.OutcomeUnknown(), e.Charge)
 			}
 			// A first-attempt conflict: no lookup either, no object attached.
-			_, err = c.Charges.Create(context.Background(), fakeCharge("order-1", 1999), callOpts...)
+			_, err = c.Charges.Create(context.Background(), chargeParams("order-1", 1999), callOpts...)
 			e = errorOf(t, err)
 			if !errors.Is(err, justap.ErrConflict) || e.Charge != nil || e.OutcomeUnknown() {
 				t.Fatalf("err = %v, want a plain conflict", err)
@@ -251,7 +251,7 @@ func TestConflictAfterUnknownNotFound(t *testing.T) {
 	mux.HandleFunc("GET /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"object":"ChargeList","data":[],"has_more":false}`)
 	})
-	_, err := c.Charges.Create(context.Background(), faultCreateParams("order-1"))
+	_, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	e := errorOf(t, err)
 	if !errors.Is(err, justap.ErrConflict) || !e.OutcomeUnknown() || errors.Is(err, justap.ErrReusedID) {
 		t.Fatalf("err = %v; want ErrConflict with the outcome unknown", err)
@@ -273,14 +273,14 @@ func TestUnreadable200OnCreate(t *testing.T) {
 		writeJSON(w, 200, `{"object":"ChargeList","has_more":false,"data":[{"charge_id":"ch_1","app_id":"app_test_1",`+
 			`"merchant_trade_id":"order-1","channel":"AlipayQR","amount":19.99,"currency":"CNY"}]}`)
 	})
-	ch, err := c.Charges.Create(context.Background(), faultCreateParams("order-1"))
+	ch, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	if err != nil || ch.ID != "ch_1" || !ch.Recovered {
 		t.Fatalf("Create: %+v, %v; want ch_1, recovered", ch, err)
 	}
 
 	c2, srv := fakeClient(t)
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultMalformed})
-	_, err = c2.Charges.Create(context.Background(), fakeCharge("order-1", 1999))
+	_, err = c2.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	e := errorOf(t, err)
 	if !errors.Is(err, justap.ErrMalformedResponse) || !e.OutcomeUnknown() {
 		t.Fatalf("err = %v; want ErrMalformedResponse with the outcome unknown", err)
@@ -294,7 +294,7 @@ func TestLookupFailsKeepsUnknown(t *testing.T) {
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Status: 503})
 	srv.FailNext(2, justaptest.Fault{Op: justaptest.OpListCharges, Status: 503})
-	_, err := c.Charges.Create(context.Background(), fakeCharge("order-1", 1999))
+	_, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	e := errorOf(t, err)
 	if !errors.Is(err, justap.ErrServer) || !e.OutcomeUnknown() || e.Path != "/transaction/v1/charges" ||
 		e.Method != http.MethodPost || e.Attempts != 2 {
@@ -311,7 +311,7 @@ func TestRefusalIsKnown(t *testing.T) {
 	c, srv := fakeClient(t)
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Status: 429, RetryAfter: "0"})
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Status: 400})
-	_, err := c.Charges.Create(context.Background(), fakeCharge("order-1", 1999))
+	_, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	e := errorOf(t, err)
 	if !errors.Is(err, justap.ErrInvalidRequest) || e.OutcomeUnknown() || errors.Is(err, justap.ErrReusedID) {
 		t.Fatalf("err = %v; want a refusal, outcome known", err)
@@ -395,7 +395,7 @@ func TestNothingSentIsKnown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Charges.Create(context.Background(), faultCreateParams("order-1"))
+	_, err = c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	if e := errorOf(t, err); !errors.Is(err, justap.ErrNoResponse) || e.OutcomeUnknown() || e.Attempts != 3 {
 		t.Errorf("connection refused: err = %v (unknown %v), want a known failure after 3 attempts", err, e.OutcomeUnknown())
 	}
@@ -403,7 +403,7 @@ func TestNothingSentIsKnown(t *testing.T) {
 	c2, srv := fakeClient(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = c2.Charges.Create(ctx, fakeCharge("order-1", 100))
+	_, err = c2.Charges.Create(ctx, chargeParams("order-1", 100))
 	if e := errorOf(t, err); !errors.Is(err, context.Canceled) || e.OutcomeUnknown() {
 		t.Errorf("cancelled context: err = %v (unknown %v), want a known failure", err, e.OutcomeUnknown())
 	}

@@ -15,7 +15,7 @@ func TestCreateRefundFull(t *testing.T) {
 			"notification_area":"HK","extra":{"x":1}}`)
 		writeJSON(w, 200, refundJSON)
 	})
-	p := minimalRefund()
+	p := refundParams("ch_1", "refund-1", 50)
 	p.Amount, p.FullRefund = 0, true
 	p.Metadata, p.NotifyURL, p.NotificationArea, p.Extra = map[string]string{"k": "v"}, "https://m.example/n", "HK", []byte(`{"x":1}`)
 	if _, err := c.Refunds.Create(context.Background(), p); err != nil {

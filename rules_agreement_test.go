@@ -30,7 +30,7 @@ func TestRulesAgreeWithFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A paid charge to refund, so that a valid refund is accepted.
-	paid, err := c.Charges.Create(ctx, minimalCharge())
+	paid, err := c.Charges.Create(ctx, chargeParams("order-1", 13107201))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,13 +107,13 @@ func TestRulesAgreeWithFake(t *testing.T) {
 			var raw map[string]any
 			var path string
 			if tt.charge != nil {
-				p := minimalCharge()
+				p := chargeParams("order-1", 13107201)
 				p.MerchantTradeID += suffix
 				tt.charge(p)
 				_, sdkErr = c.Charges.Create(ctx, p)
 				raw, path = maps.Clone(chargeBody), "/transaction/v1/charges"
 			} else {
-				p := minimalRefund()
+				p := refundParams("ch_1", "refund-1", 50)
 				p.ChargeID, p.Amount, p.MerchantRefundID = paid.ID, 1, p.MerchantRefundID+suffix
 				tt.refund(p)
 				_, sdkErr = c.Refunds.Create(ctx, p)

@@ -146,31 +146,22 @@ func routeAllSigned(t testing.TB, mux *http.ServeMux, vh *verifying) {
 	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds/{rid}", vh.wrap(t, answer("GET", app, "", sigRefundJSON)))
 }
 
-// The bodies that sigChargeParams and sigRefundParams send.
+// The bodies that chargeParams("order-1", 1) and refundParams("ch_1",
+// "refund-1", 1) send.
 const (
 	sigChargeBody = `{"app_id":"app_test_1","merchant_trade_id":"order-1","amount":0.01,"channel":"AlipayQR",` +
-		`"subject":"s","body":"b","client_ip":"127.0.0.1"}`
-	sigRefundBody = `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1","description":"d","amount":0.01,` +
+		`"subject":"T-shirt","body":"One T-shirt","client_ip":"203.0.113.7"}`
+	sigRefundBody = `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1","description":"returned","amount":0.01,` +
 		`"metadata":{"justap_merchant_refund_id":"refund-1"}}`
-)
-
-var (
-	sigChargeParams = &justap.ChargeCreateParams{
-		MerchantTradeID: "order-1", Amount: 1, Channel: justap.ChannelAlipayQR,
-		Subject: "s", Body: "b", ClientIP: "127.0.0.1",
-	}
-	sigRefundParams = &justap.RefundCreateParams{
-		ChargeID: "ch_1", MerchantRefundID: "refund-1", Description: "d", Amount: 1,
-	}
 )
 
 // allOperationsSigned calls each of the seven operations once.
 func allOperationsSigned(ctx context.Context, c *justap.Client) []error {
-	_, e1 := c.Charges.Create(ctx, sigChargeParams)
+	_, e1 := c.Charges.Create(ctx, chargeParams("order-1", 1))
 	_, e2 := c.Charges.Get(ctx, "ch_1")
 	_, e3 := c.Charges.List(ctx, nil)
 	_, e4 := c.Charges.Reverse(ctx, "ch_1")
-	_, e5 := c.Refunds.Create(ctx, sigRefundParams)
+	_, e5 := c.Refunds.Create(ctx, refundParams("ch_1", "refund-1", 1))
 	_, e6 := c.Refunds.Get(ctx, "ch_1", "re_1")
 	_, e7 := c.Refunds.List(ctx, "ch_1", nil)
 	return []error{e1, e2, e3, e4, e5, e6, e7}
@@ -277,7 +268,7 @@ func TestSigningTamperedBodyRefused(t *testing.T) {
 	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
 	routeAllSigned(t, mux, vh)
 
-	_, err := c.Charges.Create(context.Background(), sigChargeParams,
+	_, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1),
 		justap.WithHTTPClient(&http.Client{Transport: tamperBody{srv.Client().Transport}}))
 	if !errors.Is(err, justap.ErrAuthentication) {
 		t.Fatalf("err = %v, want ErrAuthentication", err)
@@ -319,7 +310,7 @@ func TestSigningRetryIsSignedAfresh(t *testing.T) {
 	mux.HandleFunc("POST /transaction/v1/charges/{id}/reverse", handler)
 
 	ctx := context.Background()
-	if _, err := c.Charges.Create(ctx, sigChargeParams); err != nil {
+	if _, err := c.Charges.Create(ctx, chargeParams("order-1", 1)); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	if _, err := c.Charges.Reverse(ctx, "ch_1"); err != nil {
