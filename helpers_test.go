@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -409,4 +410,22 @@ func testKey(t testing.TB) *rsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// jsonField returns the string at key in the JSON object b, or "".
+func jsonField(b []byte, key string) string {
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	s, _ := m[key].(string)
+	return s
+}
+
+// errorOf returns err as an *Error, failing the test if it is not one.
+func errorOf(t *testing.T, err error) *justap.Error {
+	t.Helper()
+	var e *justap.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %T %v, want a *justap.Error", err, err)
+	}
+	return e
 }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -670,49 +669,72 @@ func TestRetrySendsSameBody(t *testing.T) {
 	}
 }
 
+// idempotentCreates emulates the gateway's idempotency rule for creates
+// keyed by the JSON field key: it stores the first create of a key and
+// answers it with lost (the answer never reaches the client), and refuses
+// every repeat as a duplicate: a 409 with code 6 and request id req-dup.
+type idempotentCreates struct {
+	t      *testing.T
+	key    string
+	lost   func(w http.ResponseWriter)
+	mu     sync.Mutex
+	stored map[string][]byte // key → body of the create
+	bodies [][]byte          // every create's body, in order
+}
+
+func (s *idempotentCreates) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	key := jsonField(b, s.key)
+	if key == "" {
+		writeJSON(w, 400, `{"code":3,"message":"`+s.key+` is required"}`)
+		return
+	}
+	s.mu.Lock()
+	s.bodies = append(s.bodies, b)
+	_, exists := s.stored[key]
+	if !exists {
+		s.stored[key] = b
+	}
+	s.mu.Unlock()
+	if exists {
+		w.Header().Set("X-Request-Id", "req-dup")
+		writeJSON(w, 409, `{"code":6,"message":"`+s.key+` already exists"}`)
+		return
+	}
+	s.lost(w)
+}
+
+// check checks that the server stored exactly one create from two
+// attempts with the same body.
+func (s *idempotentCreates) check() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.stored) != 1 {
+		s.t.Errorf("%d creates stored, want exactly 1", len(s.stored))
+	}
+	if len(s.bodies) != 2 {
+		s.t.Fatalf("server saw %d creates, want 2", len(s.bodies))
+	}
+	if !bytes.Equal(s.bodies[0], s.bodies[1]) {
+		s.t.Errorf("the retry sent\n%s\nthe first attempt sent\n%s", s.bodies[1], s.bodies[0])
+	}
+}
+
 // TestRetriedCreateChargesOnce emulates the server's idempotency rule: it
 // stores charges by merchant_trade_id, creates the first and drops the
 // connection before answering, then refuses the retry as a duplicate. The
 // retry must carry the same body, and exactly one charge must exist.
 func TestRetriedCreateChargesOnce(t *testing.T) {
 	c, mux, _ := setup(t, justap.WithMaxRetries(2), faultBackoff)
-	var (
-		mu      sync.Mutex
-		charges = map[string][]byte{} // merchant_trade_id → body of the create
-		bodies  [][]byte
-	)
-	mux.HandleFunc("POST /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var req struct {
-			MerchantTradeID string `json:"merchant_trade_id"`
-		}
-		if err := json.Unmarshal(b, &req); err != nil || req.MerchantTradeID == "" {
-			writeJSON(w, 400, `{"code":3,"message":"merchant_trade_id is required"}`)
-			return
-		}
-		mu.Lock()
-		bodies = append(bodies, b)
-		_, exists := charges[req.MerchantTradeID]
-		if !exists {
-			charges[req.MerchantTradeID] = b
-		}
-		mu.Unlock()
-		if exists {
-			w.Header().Set("X-Request-Id", "req-dup")
-			writeJSON(w, 409, `{"code":6,"message":"charge with this merchant_trade_id already exists"}`)
-			return
-		}
-		// Created, but the answer is lost on the way back.
-		hangUp(t, w, true, "")
-	})
+	srv := &idempotentCreates{t: t, key: "merchant_trade_id", stored: map[string][]byte{},
+		lost: func(w http.ResponseWriter) { hangUp(t, w, true, "") }}
+	mux.Handle("POST /transaction/v1/charges", srv)
 
 	// With recovery off, the conflict is returned as it is (outcome_test.go
 	// tests the recovery), saying that the outcome is unknown.
 	_, err := c.Charges.Create(context.Background(), chargeParams("order-once", 1999), justap.WithRecovery(false))
-	var e *justap.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("err = %v, want a *justap.Error", err)
-	}
+	e := errorOf(t, err)
 	if !errors.Is(err, justap.ErrConflict) || e.Code != 6 || e.StatusCode != 409 || e.Attempts != 2 || e.RequestID != "req-dup" {
 		t.Errorf("err = %v (status %d, code %d, attempts %d, request id %q), want a 409 conflict, code 6, after 2 attempts",
 			err, e.StatusCode, e.Code, e.Attempts, e.RequestID)
@@ -721,62 +743,25 @@ func TestRetriedCreateChargesOnce(t *testing.T) {
 		t.Errorf("OutcomeUnknown() = %v, ErrReusedID %v; want an unknown outcome, not a reused id",
 			e.OutcomeUnknown(), errors.Is(err, justap.ErrReusedID))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(charges) != 1 {
-		t.Errorf("%d charges exist, want exactly 1", len(charges))
-	}
-	if len(bodies) != 2 {
-		t.Fatalf("server saw %d creates, want 2", len(bodies))
-	}
-	if !bytes.Equal(bodies[0], bodies[1]) {
-		t.Errorf("the retry sent\n%s\nthe first attempt sent\n%s", bodies[1], bodies[0])
-	}
+	srv.check()
 }
 
 // TestRetriedRefundRefundsOnce is TestRetriedCreateChargesOnce for refunds
 // and merchant_refund_id, with the answer lost as a 502 from a proxy.
 func TestRetriedRefundRefundsOnce(t *testing.T) {
 	c, mux, _ := setup(t, justap.WithMaxRetries(2), faultBackoff)
-	var (
-		mu      sync.Mutex
-		refunds = map[string]bool{}
-		bodies  [][]byte
-	)
-	mux.HandleFunc("POST /transaction/v1/refunds", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var req struct {
-			MerchantRefundID string `json:"merchant_refund_id"`
-		}
-		if err := json.Unmarshal(b, &req); err != nil || req.MerchantRefundID == "" {
-			writeJSON(w, 400, `{"code":3,"message":"merchant_refund_id is required"}`)
-			return
-		}
-		mu.Lock()
-		bodies = append(bodies, b)
-		exists := refunds[req.MerchantRefundID]
-		refunds[req.MerchantRefundID] = true
-		mu.Unlock()
-		if exists {
-			writeJSON(w, 409, `{"code":6,"message":"refund already exists"}`)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(502)
-		io.WriteString(w, "<html>502 Bad Gateway</html>")
-	})
-	_, err := c.Refunds.Create(context.Background(), &justap.RefundCreateParams{
-		ChargeID: "ch_1", MerchantRefundID: "refund-once", Description: "damaged", Amount: justap.Amount(100),
-	}, justap.WithRecovery(false))
-	var e *justap.Error
-	if !errors.As(err, &e) || !errors.Is(err, justap.ErrConflict) || e.Attempts != 2 {
+	srv := &idempotentCreates{t: t, key: "merchant_refund_id", stored: map[string][]byte{},
+		lost: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(502)
+			io.WriteString(w, "<html>502 Bad Gateway</html>")
+		}}
+	mux.Handle("POST /transaction/v1/refunds", srv)
+	_, err := c.Refunds.Create(context.Background(), refundParams("ch_1", "refund-once", 100), justap.WithRecovery(false))
+	if e := errorOf(t, err); !errors.Is(err, justap.ErrConflict) || e.Attempts != 2 {
 		t.Fatalf("err = %v, want a conflict after 2 attempts", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(refunds) != 1 || len(bodies) != 2 || !bytes.Equal(bodies[0], bodies[1]) {
-		t.Errorf("%d refunds from %d creates; bodies\n%s", len(refunds), len(bodies), bytes.Join(bodies, []byte("\n")))
-	}
+	srv.check()
 }
 
 // TestFakeFaultMatrix injects every kind of fault of the stateful fake

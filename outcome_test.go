@@ -27,16 +27,6 @@ func paidCharge(t *testing.T, c *justap.Client, srv *justaptest.Server, id strin
 	return ch
 }
 
-// errorOf returns err as an *Error, failing the test if it is not one.
-func errorOf(t *testing.T, err error) *justap.Error {
-	t.Helper()
-	var e *justap.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("err = %T %v, want a *justap.Error", err, err)
-	}
-	return e
-}
-
 // TestRecoverLostChargeThenConflict: the create is processed and its
 // answer lost, the retry is refused as a duplicate: Create returns the
 // original charge, marked Recovered, and logs the recovery.

@@ -115,6 +115,21 @@ func collect[T any](t *testing.T, seq iter.Seq2[*T, error], id func(*T) string) 
 	return ids, errs
 }
 
+// checkWalk checks a walk's outcome: no errors, the ids in order, and the
+// number of requests the server saw.
+func checkWalk(t *testing.T, ids []string, errs []error, want []string, requests, wantRequests int) {
+	t.Helper()
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	if diff := cmp.Diff(want, ids); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	if requests != wantRequests {
+		t.Errorf("%d requests, want %d", requests, wantRequests)
+	}
+}
+
 func chargeID(c *justap.Charge) string { return c.ID }
 func refundID(r *justap.Refund) string { return r.ID }
 
@@ -132,16 +147,8 @@ func TestChargesAllWalksPagesInOrder(t *testing.T) {
 	ids, errs := collect(t, c.Charges.All(context.Background(), &justap.ChargeListParams{
 		Limit: 3, CreatedGTE: start, Paid: justap.Bool(true),
 	}), chargeID)
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
 	want := []string{"ch_9", "ch_8", "ch_7", "ch_6", "ch_5", "ch_4", "ch_3", "ch_2", "ch_1", "ch_0"}
-	if diff := cmp.Diff(want, ids); diff != "" {
-		t.Errorf("ids (-want +got):\n%s", diff)
-	}
-	if n := requests(); n != 4 {
-		t.Errorf("%d requests, want 4", n)
-	}
+	checkWalk(t, ids, errs, want, requests(), 4)
 }
 
 func TestChargesAllIsLazy(t *testing.T) {
@@ -236,15 +243,7 @@ func TestChargesAllFilters(t *testing.T) {
 				scriptedPage{second, 0, chargePage(false, "ch_1")},
 			)
 			ids, errs := collect(t, c.Charges.All(context.Background(), tt.params), chargeID)
-			if len(errs) > 0 {
-				t.Fatalf("errors: %v", errs)
-			}
-			if diff := cmp.Diff([]string{"ch_3", "ch_2", "ch_1"}, ids); diff != "" {
-				t.Errorf("ids (-want +got):\n%s", diff)
-			}
-			if n := requests(); n != 2 {
-				t.Errorf("%d requests, want 2", n)
-			}
+			checkWalk(t, ids, errs, []string{"ch_3", "ch_2", "ch_1"}, requests(), 2)
 		})
 	}
 }
@@ -259,15 +258,7 @@ func TestChargesAllEndingBeforeWalksToNewer(t *testing.T) {
 		scriptedPage{q("limit", "2", "ending_before", "ch_14"), 0, chargePage(false, "ch_15")},
 	)
 	ids, errs := collect(t, c.Charges.All(context.Background(), &justap.ChargeListParams{Limit: 2, EndingBefore: "ch_10"}), chargeID)
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
-	if diff := cmp.Diff([]string{"ch_11", "ch_12", "ch_13", "ch_14", "ch_15"}, ids); diff != "" {
-		t.Errorf("ids (-want +got):\n%s", diff)
-	}
-	if n := requests(); n != 3 {
-		t.Errorf("%d requests, want 3", n)
-	}
+	checkWalk(t, ids, errs, []string{"ch_11", "ch_12", "ch_13", "ch_14", "ch_15"}, requests(), 3)
 }
 
 func TestChargesAllStartingAfter(t *testing.T) {
@@ -277,15 +268,7 @@ func TestChargesAllStartingAfter(t *testing.T) {
 		scriptedPage{q("starting_after", "ch_7"), 0, chargePage(false, "ch_6")},
 	)
 	ids, errs := collect(t, c.Charges.All(context.Background(), &justap.ChargeListParams{StartingAfter: "ch_9"}), chargeID)
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
-	if diff := cmp.Diff([]string{"ch_8", "ch_7", "ch_6"}, ids); diff != "" {
-		t.Errorf("ids (-want +got):\n%s", diff)
-	}
-	if n := requests(); n != 2 {
-		t.Errorf("%d requests, want 2", n)
-	}
+	checkWalk(t, ids, errs, []string{"ch_8", "ch_7", "ch_6"}, requests(), 2)
 }
 
 func TestChargesAllHostileServer(t *testing.T) {
@@ -454,15 +437,7 @@ func TestChargesAllRetriesAPageAsListDoes(t *testing.T) {
 		scriptedPage{q("starting_after", "ch_2"), 0, chargePage(false, "ch_1")},
 	)
 	ids, errs := collect(t, c.Charges.All(context.Background(), nil), chargeID)
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
-	if diff := cmp.Diff([]string{"ch_2", "ch_1"}, ids); diff != "" {
-		t.Errorf("ids (-want +got):\n%s", diff)
-	}
-	if n := requests(); n != 3 {
-		t.Errorf("%d requests, want 3", n)
-	}
+	checkWalk(t, ids, errs, []string{"ch_2", "ch_1"}, requests(), 3)
 }
 
 func TestChargesAllContextCanceledMidWalk(t *testing.T) {
@@ -641,15 +616,7 @@ func TestRefundsAll(t *testing.T) {
 		inner.ServeHTTP(w, r)
 	})
 	ids, errs := collect(t, c.Refunds.All(context.Background(), "ch/1", &justap.RefundListParams{Limit: 2}), refundID)
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
-	if diff := cmp.Diff([]string{"re_5", "re_4", "re_3", "re_2", "re_1"}, ids); diff != "" {
-		t.Errorf("ids (-want +got):\n%s", diff)
-	}
-	if n := requests(); n != 3 {
-		t.Errorf("%d requests, want 3", n)
-	}
+	checkWalk(t, ids, errs, []string{"re_5", "re_4", "re_3", "re_2", "re_1"}, requests(), 3)
 	for _, p := range paths {
 		if p != "/transaction/v1/charges/ch%2F1/refunds" {
 			t.Errorf("path %s, want the charge id escaped", p)
@@ -705,15 +672,7 @@ func TestTake(t *testing.T) {
 			c, mux, _ := setup(t)
 			requests := script(t, mux, chargesPattern, tt.pages...)
 			ids, errs := collect(t, justap.Take(c.Charges.All(context.Background(), &justap.ChargeListParams{Limit: 3}), tt.n), chargeID)
-			if len(errs) > 0 {
-				t.Fatalf("errors: %v", errs)
-			}
-			if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
-				t.Errorf("ids (-want +got):\n%s", diff)
-			}
-			if n := requests(); n != tt.wantRequests {
-				t.Errorf("%d requests, want %d", n, tt.wantRequests)
-			}
+			checkWalk(t, ids, errs, tt.wantIDs, requests(), tt.wantRequests)
 		})
 	}
 }
