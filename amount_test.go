@@ -15,6 +15,7 @@ import (
 // TestAmountFloatNoise: a decoded amount within float32 rounding of a whole
 // fen is that fen; one genuinely between two fen is still refused.
 func TestAmountFloatNoise(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want int64
@@ -66,6 +67,7 @@ func TestAmountFloatNoise(t *testing.T) {
 // TestAmountNoiseOnlyOnResponses: ParseAmount, which reads what a caller
 // means to send, stays exact.
 func TestAmountNoiseOnlyOnResponses(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"19.989999771118164", "0.009999999776482582", "19.995"} {
 		if a, err := justap.ParseAmount(s); err == nil {
 			t.Errorf("ParseAmount(%s) = %d, want an error", s, int64(a))
@@ -76,6 +78,7 @@ func TestAmountNoiseOnlyOnResponses(t *testing.T) {
 // TestGetWithFloatNoise: a charge and a refund whose amounts carry float
 // noise are read whole, each amount as its fen.
 func TestGetWithFloatNoise(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("GET /transaction/v1/charges/ch_1", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, `{"object":"Charge","data":{"charge_id":"ch_1","amount":19.989999771118164,"amount_refund":0.009999999776482582}}`)
@@ -133,6 +136,7 @@ func FuzzAmountDecode(f *testing.F) {
 }
 
 func TestAmountDecode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want justap.Amount
@@ -166,6 +170,7 @@ func TestAmountDecode(t *testing.T) {
 }
 
 func TestAmountDecodeRejects(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{`0.001`, `1e-3`, `"abc"`, `""`, `"1.2.3"`, `"NaN"`, `"Infinity"`, `"1e"`,
 		`92233720368547758.08`, `1e30`, `"0x10"`, `" 1"`, `true`} {
 		var a justap.Amount
@@ -176,6 +181,7 @@ func TestAmountDecodeRejects(t *testing.T) {
 }
 
 func TestAmountEncode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   justap.Amount
 		want string
@@ -209,6 +215,7 @@ func TestAmountEncode(t *testing.T) {
 // TestYuanNeverWraps: Yuan refuses every count of yuan whose fen do not fit
 // in an int64, rather than wrapping (Yuan(184467440737095517) was 84 fen).
 func TestYuanNeverWraps(t *testing.T) {
+	t.Parallel()
 	const most = math.MaxInt64 / 100
 	for _, y := range []int64{0, 1, -1, most, -most, math.MinInt64 / 100} {
 		a, err := justap.Yuan(y)

@@ -17,6 +17,7 @@ import (
 // TestGetByMerchantTradeIDReachesOldCharges finds a charge created two
 // months ago, beyond the list's default window of about a month.
 func TestGetByMerchantTradeIDReachesOldCharges(t *testing.T) {
+	t.Parallel()
 	var (
 		mu  sync.Mutex
 		now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -71,6 +72,7 @@ func TestGetByMerchantTradeIDReachesOldCharges(t *testing.T) {
 // all-time bound, and only an exact match returned even when the server
 // ignores the filter.
 func TestGetByMerchantTradeIDQuery(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("GET /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
 		testQuery(t, r, url.Values{
@@ -88,6 +90,7 @@ func TestGetByMerchantTradeIDQuery(t *testing.T) {
 }
 
 func TestGetByMerchantTradeIDValidates(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { t.Errorf("request sent: %s", r.URL) })
 	for _, id := range []string{"", "123456789012345678901234567890123"} {
@@ -102,6 +105,7 @@ func TestGetByMerchantTradeIDValidates(t *testing.T) {
 // TestCreateChargeAllFields checks that every optional field is sent under
 // its wire name and unit when set.
 func TestCreateChargeAllFields(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("POST /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
 		testJSONBody(t, r, `{"app_id":"app_test_1","merchant_trade_id":"order-1","amount":1.00,"channel":"WechatpayJSAPI",
@@ -129,6 +133,7 @@ func TestCreateChargeAllFields(t *testing.T) {
 // TestListChargesQuery checks every filter's spelling, and that unset
 // filters are not sent.
 func TestListChargesQuery(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	var query url.Values
 	mux.HandleFunc("GET /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {

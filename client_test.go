@@ -90,6 +90,7 @@ func TestResponseLengthNotTrusted(t *testing.T) {
 // TestResponseOverLimit: a body one byte over the limit fails as
 // malformed, and a body at the limit is read whole.
 func TestResponseOverLimit(t *testing.T) {
+	t.Parallel()
 	const body = `{"object":"Charge","data":{"charge_id":"ch_1"}}`
 	n := int64(len(body))
 	for _, length := range []int64{-1, n} { // unknown length, and the true one
@@ -118,6 +119,7 @@ func attrs(r slog.Record) map[string]slog.Value {
 // records with method, path, status, attempt, duration and request id, the
 // failures with their error; and no body, no key, no query.
 func TestLogOneRecordPerAttempt(t *testing.T) {
+	t.Parallel()
 	rec := &recorder{level: slog.LevelDebug}
 	c, mux, _ := setup(t, justap.WithLogger(slog.New(rec)), justap.WithMaxRetries(2), faultBackoff)
 	var n int
@@ -198,6 +200,7 @@ func TestLogOneRecordPerAttempt(t *testing.T) {
 // TestLogTransportFailure: an attempt without a response logs status 0 and
 // its error; a per-call logger works and replaces the client's.
 func TestLogTransportFailure(t *testing.T) {
+	t.Parallel()
 	clientRec := &recorder{level: slog.LevelDebug}
 	callRec := &recorder{level: slog.LevelDebug}
 	c, err := justap.NewClient(testAPIKey, justap.WithBaseURL(refusedURL(t)), justap.WithAppID(testAppID),
@@ -229,6 +232,7 @@ func TestLogTransportFailure(t *testing.T) {
 
 // TestLogNotAtInfo: a logger whose level is above debug gets nothing.
 func TestLogNotAtInfo(t *testing.T) {
+	t.Parallel()
 	rec := &recorder{level: slog.LevelInfo}
 	c, mux, _ := setup(t, justap.WithLogger(slog.New(rec)), justap.WithRequestTimeout(time.Minute))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, faultChargeBody) })
@@ -247,6 +251,7 @@ func TestLogNotAtInfo(t *testing.T) {
 // TestLogNoBodyText: a response that cannot be decoded is logged as
 // malformed, without the decoding error that quotes the body.
 func TestLogNoBodyText(t *testing.T) {
+	t.Parallel()
 	rec := &recorder{level: slog.LevelDebug}
 	c, mux, _ := setup(t, justap.WithLogger(slog.New(rec)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -346,6 +351,7 @@ func (f fanout) WithGroup(name string) slog.Handler {
 // the key back; and logs every attempt through JSON and text handlers. The
 // key appears nowhere.
 func TestSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
 	l := &leakCheck{t: t, key: secretKey}
 	var jsonLog, textLog syncBuffer
 	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
@@ -485,6 +491,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 // break the request's headers is refused when the client or the call is
 // configured, and the error does not repeat the key.
 func TestHeaderInjectionRejected(t *testing.T) {
+	t.Parallel()
 	for _, key := range []string{
 		secretKey + "\r\nX-Evil: 1",
 		secretKey + "\n",
@@ -525,6 +532,7 @@ func TestHeaderInjectionRejected(t *testing.T) {
 // TestPathInjectionEscaped: an id never becomes more than one path segment,
 // a query or a fragment.
 func TestPathInjectionEscaped(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	var got []string
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -553,6 +561,7 @@ func TestPathInjectionEscaped(t *testing.T) {
 // redirects must not get the key sent to another host, nor a create turned
 // into a GET. The redirect comes back as an error.
 func TestRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
 	var elsewhere atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		elsewhere.Add(1)
@@ -623,6 +632,7 @@ func TestNoLoggerNoLogs(t *testing.T) {
 // A long key the server echoes across any of those cuts leaves no part of
 // itself in an error, its formatted forms, or a log record.
 func TestKeyRedactedBeforeEveryCut(t *testing.T) {
+	t.Parallel()
 	const longKey = "sk_live_" + "Q7mV2xK9pL4wR8tN3bH6cJ1dF5gZ0sYaEeUu" // 44 characters
 	pad := func(n int) string { return strings.Repeat("p", n) }
 	tests := []struct {
@@ -882,6 +892,7 @@ func TestConcurrentSharedClient(t *testing.T) {
 // the escaped path, the query, the body and the headers of the request, and
 // that the response is decoded.
 func TestOperationsWire(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name      string
@@ -1026,6 +1037,7 @@ func TestOperationsWire(t *testing.T) {
 // TestAppIDPrecedence: the params' AppID, else the call's WithAppID, else
 // the client's.
 func TestAppIDPrecedence(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c, mux, _ := setup(t)
 	var got string
@@ -1082,6 +1094,7 @@ func TestAppIDPrecedence(t *testing.T) {
 // TestValidation: bad input is a *ValidationError naming the field, and no
 // request is sent.
 func TestValidation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	charge := func(edit func(p *justap.ChargeCreateParams)) func(c *justap.Client) error {
 		return func(c *justap.Client) error {
@@ -1212,6 +1225,7 @@ func TestValidation(t *testing.T) {
 
 // TestValidationLimits: the longest allowed values pass.
 func TestValidationLimits(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("POST /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, chargeJSON) })
 	mux.HandleFunc("POST /transaction/v1/refunds", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, refundJSON) })
@@ -1232,6 +1246,7 @@ func TestValidationLimits(t *testing.T) {
 // TestParamsNotMutated: calls leave the caller's params as they were, even
 // when the app id or other defaults come from options.
 func TestParamsNotMutated(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -1273,6 +1288,7 @@ func TestParamsNotMutated(t *testing.T) {
 }
 
 func TestNewClientOptions(t *testing.T) {
+	t.Parallel()
 	bad := []struct {
 		name string
 		key  string
@@ -1323,6 +1339,7 @@ func TestNewClientOptions(t *testing.T) {
 // TestPerCallOptionError: a bad per-call option fails that call before
 // sending, and does not change the client.
 func TestPerCallOptionError(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	var requests atomic.Int32
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -1342,6 +1359,7 @@ func TestPerCallOptionError(t *testing.T) {
 
 // TestUserAgent: WithUserAgent goes in front of the library's own token.
 func TestUserAgent(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, justap.WithUserAgent("my-shop/2.1"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "my-shop/2.1 justap-go/"+justap.Version+" ") {
@@ -1357,6 +1375,7 @@ func TestUserAgent(t *testing.T) {
 // TestExtremeOptions: the largest values every option accepts work on a
 // real call, retry and Retry-After included, without a panic or overflow.
 func TestExtremeOptions(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t,
 		justap.WithMaxRetries(math.MaxInt),
 		justap.WithRetryBackoff(justap.MaxRetryBackoff, justap.MaxRetryBackoff),

@@ -17,6 +17,7 @@ import (
 // TestErrorBodies: each error shape the gateway and its proxies answer
 // with is an *Error with the status, code, message and a bounded raw body.
 func TestErrorBodies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		status      int
@@ -128,6 +129,7 @@ func TestErrorBodies(t *testing.T) {
 
 // TestErrorBodyBounded: the raw body kept in an Error is bounded.
 func TestErrorBodyBounded(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(400)
@@ -142,6 +144,7 @@ func TestErrorBodyBounded(t *testing.T) {
 
 // TestMissingData: a 200 without its object is an error, not a nil charge.
 func TestMissingData(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"object":"Charge"}`) })
 	ch, err := c.Charges.Get(context.Background(), "ch_1")
@@ -153,6 +156,7 @@ func TestMissingData(t *testing.T) {
 // TestErrorHintByMethod: the advice about resending a create with its
 // merchant id is given on a create only.
 func TestErrorHintByMethod(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		method, path string
 		create       bool
@@ -180,6 +184,7 @@ func TestErrorHintByMethod(t *testing.T) {
 // kept up to 512 bytes each, marked as cut, in the error and in the log
 // record; a 1 MiB message no longer makes a 1 MiB err.Error().
 func TestServerTextBounded(t *testing.T) {
+	t.Parallel()
 	huge := strings.Repeat("m", 1<<20)
 	hugeID := strings.Repeat("退", 20000) // 60,000 bytes, cut on a character boundary
 	tests := []struct {

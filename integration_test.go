@@ -64,6 +64,9 @@ type faultCase struct {
 // TestFaults drives every failure the client must survive against a test
 // server that counts requests, and checks the error's fields, categories
 // and causes. The client retries twice by default.
+//
+// Not parallel: rows give answering attempts 50 ms, which must not
+// compete with the other tests for the CPU.
 func TestFaults(t *testing.T) {
 	status := func(code int, body string, hdr ...string) func(*testing.T, http.ResponseWriter, *http.Request, int) {
 		return func(_ *testing.T, w http.ResponseWriter, _ *http.Request, _ int) {
@@ -595,6 +598,7 @@ func runFault(t *testing.T, tc faultCase) {
 // TestNoRetryAfterCancel cancels the call's context while the server
 // answers 503: the call must not try again.
 func TestNoRetryAfterCancel(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, justap.WithMaxRetries(5), faultBackoff)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -617,6 +621,7 @@ func TestNoRetryAfterCancel(t *testing.T) {
 // TestRetrySendsSameBody checks that every attempt of a create sends the
 // same bytes and the same headers but for none that may change.
 func TestRetrySendsSameBody(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, justap.WithMaxRetries(3), faultBackoff)
 	var (
 		mu      sync.Mutex
@@ -726,6 +731,7 @@ func (s *idempotentCreates) check() {
 // connection before answering, then refuses the retry as a duplicate. The
 // retry must carry the same body, and exactly one charge must exist.
 func TestRetriedCreateChargesOnce(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, justap.WithMaxRetries(2), faultBackoff)
 	srv := &idempotentCreates{t: t, key: "merchant_trade_id", stored: map[string][]byte{},
 		lost: func(w http.ResponseWriter) { hangUp(t, w, true, "") }}
@@ -749,6 +755,7 @@ func TestRetriedCreateChargesOnce(t *testing.T) {
 // TestRetriedRefundRefundsOnce is TestRetriedCreateChargesOnce for refunds
 // and merchant_refund_id, with the answer lost as a 502 from a proxy.
 func TestRetriedRefundRefundsOnce(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, justap.WithMaxRetries(2), faultBackoff)
 	srv := &idempotentCreates{t: t, key: "merchant_refund_id", stored: map[string][]byte{},
 		lost: func(w http.ResponseWriter) {
@@ -770,6 +777,7 @@ func TestRetriedRefundRefundsOnce(t *testing.T) {
 // whose response was lost ends in ErrConflict with exactly one object made,
 // and a malformed 200 is returned as it is, not retried.
 func TestFakeFaultMatrix(t *testing.T) {
+	t.Parallel()
 	type opCase struct {
 		op     justaptest.Op
 		create bool // a create: a lost response makes the retry a duplicate
@@ -965,6 +973,7 @@ func newFakeState(t *testing.T, c *justap.Client, srv *justaptest.Server) *fakeS
 // is not retried as a transport failure would be; an error status still
 // decides the retry.
 func TestCorruptGzip(t *testing.T) {
+	t.Parallel()
 	var good bytes.Buffer
 	zw := gzip.NewWriter(&good)
 	zw.Write([]byte(faultChargeBody))
@@ -1022,6 +1031,7 @@ func TestCorruptGzip(t *testing.T) {
 }
 
 func TestFakeRetriedCreateNeverChargesTwice(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	ctx := context.Background()
 	// The create is processed, its response lost; the retry resends the
@@ -1040,6 +1050,7 @@ func TestFakeRetriedCreateNeverChargesTwice(t *testing.T) {
 }
 
 func TestFakeRetriedRefundNeverRefundsTwice(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	ctx := context.Background()
 	ch, err := c.Charges.Create(ctx, chargeParams("order-1", 1000))
@@ -1064,6 +1075,7 @@ func TestFakeRetriedRefundNeverRefundsTwice(t *testing.T) {
 }
 
 func TestFakeHungAttemptIsRetried(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t, justap.WithRequestTimeout(500*time.Millisecond))
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultHang})
 	ch, err := c.Charges.Create(context.Background(), chargeParams("order-1", 100))
@@ -1079,6 +1091,7 @@ func TestFakeHungAttemptIsRetried(t *testing.T) {
 }
 
 func TestFakeReverseIsSafeToRetry(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	ctx := context.Background()
 	ch, err := c.Charges.Create(ctx, chargeParams("order-1", 100))
@@ -1099,6 +1112,7 @@ func TestFakeReverseIsSafeToRetry(t *testing.T) {
 }
 
 func TestFakeAllWalksEveryCharge(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	ctx := context.Background()
 	const n = 23
@@ -1150,6 +1164,7 @@ func TestFakeAllWalksEveryCharge(t *testing.T) {
 }
 
 func TestFakeRefundsAll(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	ctx := context.Background()
 	ch, err := c.Charges.Create(ctx, chargeParams("order-1", 10000))

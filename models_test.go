@@ -17,6 +17,7 @@ import (
 // TestChargeDecodeWire decodes a charge carrying every field in the forms
 // the gateway uses: int64 as strings, money as yuan, times as RFC 3339.
 func TestChargeDecodeWire(t *testing.T) {
+	t.Parallel()
 	const in = `{
 		"charge_id": "ch_1", "object": "Charge", "app_id": "app_1", "merchant_trade_id": "order-1",
 		"channel": "WechatpayJSAPI", "amount": 131072.01, "amount_fee": "0.79", "amount_refund": 1e2,
@@ -86,6 +87,7 @@ func rawEntry(t *testing.T, e *justap.ChargeExtra, channel, key string) string {
 // TestTimeAndInt64Forms: each time and int64 field reads numbers and
 // strings, and absent, null, "", "0" and 0 are the zero value.
 func TestTimeAndInt64Forms(t *testing.T) {
+	t.Parallel()
 	const sec = 1700000123
 	for _, v := range []string{`1700000123`, `"1700000123"`, `"2023-11-14T22:15:23Z"`} {
 		var ch justap.Charge
@@ -139,6 +141,7 @@ func TestTimeAndInt64Forms(t *testing.T) {
 // TestUnknownValuesDecode: channels, statuses and fields this package does
 // not know decode without error.
 func TestUnknownValuesDecode(t *testing.T) {
+	t.Parallel()
 	var l justap.ChargeList
 	in := `{"object":"ChargeList","data":[{"charge_id":"ch_1","channel":"DigitalRMB","new_field":1,
 		"extra":{"digital_rmb":{"qr":"x"}}}],"has_more":false,"cursor_v2":"abc"}`
@@ -160,6 +163,7 @@ func TestUnknownValuesDecode(t *testing.T) {
 // TestEncodeRoundTrip: what the package encodes, it decodes to the same
 // value, and the encoding is the gateway's (int64 as strings, yuan).
 func TestEncodeRoundTrip(t *testing.T) {
+	t.Parallel()
 	ch := justap.Charge{
 		ID: "ch_1", Amount: 13107201, AmountRefunded: 1, Channel: justap.ChannelAlipayWap, TTL: time.Hour,
 		PaidAt: time.Unix(1700000123, 0).UTC(),
@@ -194,6 +198,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 // over them, keeping the keys of Raw's entry that the typed one does not
 // write; decoding keeps the whole object in Raw.
 func TestChargeExtraRawMerge(t *testing.T) {
+	t.Parallel()
 	e := justap.ChargeExtra{
 		AlipayWap: &justap.PayURLExtra{ReturnURL: "https://new.example/back"},
 		Raw: json.RawMessage(`{"alipay_wap":{"return_url":"https://old.example/back","time_expire":"5m"},
@@ -224,6 +229,7 @@ func TestChargeExtraRawMerge(t *testing.T) {
 // TestWechatTextForms: WeChat's config fields read text, escaped text and
 // numbers; other kinds are refused.
 func TestWechatTextForms(t *testing.T) {
+	t.Parallel()
 	in := `{"wechatpay_app":{"app_config":{"appid":"wx\u00e9","timestamp":1700000123,"noncestr":null,"sign":"a\"b"}}}`
 	var e justap.ChargeExtra
 	if err := json.Unmarshal([]byte(in), &e); err != nil {

@@ -229,6 +229,9 @@ func (s *stepper) RoundTrip(req *http.Request) (*http.Response, error) {
 // call's outcome against the fake's state: no money moves twice, no call
 // reports a refusal when it created its object, a success returns the
 // object that exists, and a reused id names an object older than the call.
+//
+// Not parallel: attempts have 25 ms each and the test runs six
+// workers of its own.
 func TestRandomFaultOutcomes(t *testing.T) {
 	const (
 		sequences = 1200

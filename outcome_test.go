@@ -31,6 +31,7 @@ func paidCharge(t *testing.T, c *justap.Client, srv *justaptest.Server, id strin
 // answer lost, the retry is refused as a duplicate: Create returns the
 // original charge, marked Recovered, and logs the recovery.
 func TestRecoverLostChargeThenConflict(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, srv := fakeClient(t, justap.WithLogger(logger))
@@ -65,6 +66,7 @@ func TestRecoverLostChargeThenConflict(t *testing.T) {
 // TestRecoverLostRefundThenConflict is the same for a refund, found by the
 // merchant refund id recorded in its metadata.
 func TestRecoverLostRefundThenConflict(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	ch := paidCharge(t, c, srv, "order-1", 1000)
 	// Another refund first, so the lookup must pick the right one.
@@ -90,6 +92,7 @@ func TestRecoverLostRefundThenConflict(t *testing.T) {
 // a 200 that cannot be read, is not a refusal: the charge was made, and
 // Create finds it.
 func TestRecoverAfterDropThenRefusal(t *testing.T) {
+	t.Parallel()
 	for _, next := range []justaptest.Fault{
 		{Status: 400}, {Status: 401}, {Status: 403}, {Status: 404}, {Kind: justaptest.FaultMalformed},
 	} {
@@ -121,6 +124,7 @@ func TestRecoverAfterDropThenRefusal(t *testing.T) {
 // answer lost, its retry refused as a duplicate. The lookup finds a
 // charge that is not the one asked for: ErrReusedID, not a recovery.
 func TestReusedIDDifferentAmount(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	orig, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	if err != nil {
@@ -164,6 +168,7 @@ func TestReusedIDDifferentAmount(t *testing.T) {
 // attempt stays ErrConflict, also matches ErrReusedID, and carries the
 // charge that the id names; it is not recovered, even when it matches.
 func TestFirstAttemptConflict(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	orig, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	if err != nil {
@@ -195,6 +200,7 @@ func TestFirstAttemptConflict(t *testing.T) {
 // TestRecoveryOff: WithRecovery(false) returns the last attempt's conflict
 // as it is, without looking anything up, saying the outcome is unknown.
 func TestRecoveryOff(t *testing.T) {
+	t.Parallel()
 	for _, where := range []string{"client", "call"} {
 		t.Run(where, func(t *testing.T) {
 			var clientOpts, callOpts []justap.Option
@@ -229,6 +235,7 @@ func TestRecoveryOff(t *testing.T) {
 // no charge with the id can be found. The error says so, and the outcome
 // stays unknown: it is not a refusal.
 func TestConflictAfterUnknownNotFound(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, justap.WithMaxRetries(1), faultBackoff)
 	var creates atomic.Int32
 	mux.HandleFunc("POST /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
@@ -255,6 +262,7 @@ func TestConflictAfterUnknownNotFound(t *testing.T) {
 // gateway did create the charge: Create finds it. When nothing can be
 // found (here: the fake did not process it), the outcome stays unknown.
 func TestUnreadable200OnCreate(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, justap.WithMaxResponseBytes(200))
 	mux.HandleFunc("POST /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, faultChargeBody) // longer than 200 bytes
@@ -280,6 +288,7 @@ func TestUnreadable200OnCreate(t *testing.T) {
 // TestLookupFailsKeepsUnknown: when the lookup itself fails, the create's
 // own error is returned, outcome unknown.
 func TestLookupFailsKeepsUnknown(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t, justap.WithMaxRetries(1))
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Status: 503})
@@ -298,6 +307,7 @@ func TestLookupFailsKeepsUnknown(t *testing.T) {
 // TestRefusalIsKnown: a create refused on every attempt, with nothing sent
 // that could have been processed, is a plain refusal.
 func TestRefusalIsKnown(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Status: 429, RetryAfter: "0"})
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Status: 400})
@@ -314,6 +324,7 @@ func TestRefusalIsKnown(t *testing.T) {
 // TestRefundMetadataKeyReserved: a caller's key never overwrites the
 // recorded id, nor the other way round, and the caller's map is untouched.
 func TestRefundMetadataKeyReserved(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { t.Errorf("request sent: %s", r.URL) })
 	p := refundParams("ch_1", "refund-1", 100)
@@ -343,6 +354,7 @@ func TestRefundMetadataKeyReserved(t *testing.T) {
 
 // TestGetByMerchantRefundID walks a charge's refunds across pages.
 func TestGetByMerchantRefundID(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t)
 	ch := paidCharge(t, c, srv, "order-1", 100000)
 	ctx := context.Background()
@@ -381,6 +393,7 @@ func TestGetByMerchantRefundID(t *testing.T) {
 // gateway (the connection was refused, or the context was done before it
 // was sent) is a refusal, not an unknown outcome.
 func TestNothingSentIsKnown(t *testing.T) {
+	t.Parallel()
 	c, err := justap.NewClient(testAPIKey, justap.WithBaseURL(refusedURL(t)), justap.WithAppID(testAppID), faultBackoff)
 	if err != nil {
 		t.Fatal(err)
@@ -405,6 +418,7 @@ func TestNothingSentIsKnown(t *testing.T) {
 // TestReadsNeverUnknown: a GET changes nothing, so its failures never
 // report an unknown outcome, whatever happened to the answer.
 func TestReadsNeverUnknown(t *testing.T) {
+	t.Parallel()
 	c, srv := fakeClient(t, justap.WithMaxRetries(1))
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpGetCharge, Kind: justaptest.FaultDropResponse})
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpGetCharge, Status: 404})

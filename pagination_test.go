@@ -136,6 +136,7 @@ func refundID(r *justap.Refund) string { return r.ID }
 const chargesPattern = "GET /transaction/v1/charges"
 
 func TestChargesAllWalksPagesInOrder(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	start := time.Unix(1700000000, 0)
 	requests := script(t, mux, chargesPattern,
@@ -152,6 +153,7 @@ func TestChargesAllWalksPagesInOrder(t *testing.T) {
 }
 
 func TestChargesAllIsLazy(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	requests := script(t, mux, chargesPattern)
 	seq := c.Charges.All(context.Background(), nil)
@@ -164,6 +166,7 @@ func TestChargesAllIsLazy(t *testing.T) {
 }
 
 func TestChargesAllBreakStopsFetching(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	requests := script(t, mux, chargesPattern,
 		scriptedPage{q("limit", "4"), 0, chargePage(true, "ch_8", "ch_7", "ch_6", "ch_5")},
@@ -189,6 +192,7 @@ func TestChargesAllBreakStopsFetching(t *testing.T) {
 }
 
 func TestChargesAllEmptyList(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	requests := script(t, mux, chargesPattern, scriptedPage{q(), 0, `{"object":"ChargeList","data":[],"has_more":false}`})
 	ids, errs := collect(t, c.Charges.All(context.Background(), nil), chargeID)
@@ -201,6 +205,7 @@ func TestChargesAllEmptyList(t *testing.T) {
 }
 
 func TestChargesAllFilters(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1700000000, 0)
 	tests := []struct {
 		name   string
@@ -249,6 +254,7 @@ func TestChargesAllFilters(t *testing.T) {
 }
 
 func TestChargesAllEndingBeforeWalksToNewer(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	// The server sends every page newest first; the walk goes from the
 	// charge just newer than ch_10 to the newest, oldest first.
@@ -262,6 +268,7 @@ func TestChargesAllEndingBeforeWalksToNewer(t *testing.T) {
 }
 
 func TestChargesAllStartingAfter(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	requests := script(t, mux, chargesPattern,
 		scriptedPage{q("starting_after", "ch_9"), 0, chargePage(true, "ch_8", "ch_7")},
@@ -272,6 +279,7 @@ func TestChargesAllStartingAfter(t *testing.T) {
 }
 
 func TestChargesAllHostileServer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		params  *justap.ChargeListParams
@@ -407,6 +415,7 @@ func TestChargesAllHostileServer(t *testing.T) {
 }
 
 func TestChargesAllErrorMidWalk(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	requests := script(t, mux, chargesPattern,
 		scriptedPage{q("limit", "2"), 0, chargePage(true, "ch_6", "ch_5")},
@@ -430,6 +439,7 @@ func TestChargesAllErrorMidWalk(t *testing.T) {
 }
 
 func TestChargesAllRetriesAPageAsListDoes(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t, justap.WithMaxRetries(1), justap.WithRetryBackoff(time.Millisecond, time.Millisecond))
 	requests := script(t, mux, chargesPattern,
 		scriptedPage{q(), 0, chargePage(true, "ch_2")},
@@ -441,6 +451,7 @@ func TestChargesAllRetriesAPageAsListDoes(t *testing.T) {
 }
 
 func TestChargesAllContextCanceledMidWalk(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	requests := script(t, mux, chargesPattern, scriptedPage{q(), 0, chargePage(true, "ch_3", "ch_2")})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -467,6 +478,7 @@ func TestChargesAllContextCanceledMidWalk(t *testing.T) {
 }
 
 func TestChargesAllDoesNotModifyParams(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	script(t, mux, chargesPattern,
 		scriptedPage{q("limit", "2", "paid", "false", "starting_after", "ch_9"), 0, chargePage(true, "ch_8", "ch_7")},
@@ -489,6 +501,7 @@ func TestChargesAllDoesNotModifyParams(t *testing.T) {
 }
 
 func TestChargesAllCopiesParams(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	script(t, mux, chargesPattern, scriptedPage{q("limit", "5", "paid", "true"), 0, chargePage(false, "ch_1")})
 	params := &justap.ChargeListParams{Limit: 5, Paid: justap.Bool(true)}
@@ -502,6 +515,7 @@ func TestChargesAllCopiesParams(t *testing.T) {
 }
 
 func TestChargesAllRangedTwice(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	walk := []scriptedPage{
 		{q("limit", "2", "starting_after", "ch_9"), 0, chargePage(true, "ch_8", "ch_7")},
@@ -524,6 +538,7 @@ func TestChargesAllRangedTwice(t *testing.T) {
 }
 
 func TestAllValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		seq       func(c *justap.Client) iter.Seq2[any, error]
@@ -596,6 +611,7 @@ func anySeq[T any](seq iter.Seq2[*T, error]) iter.Seq2[any, error] {
 }
 
 func TestRefundsAll(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	const pattern = "GET /transaction/v1/charges/{id}/refunds"
 	var (
@@ -625,6 +641,7 @@ func TestRefundsAll(t *testing.T) {
 }
 
 func TestRefundsAllEndingBeforeAndHostile(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	requests := script(t, mux, "GET /transaction/v1/charges/ch_1/refunds",
 		scriptedPage{q("ending_before", "re_1"), 0, refundPage(true, "re_3", "re_2")},
@@ -643,6 +660,7 @@ func TestRefundsAllEndingBeforeAndHostile(t *testing.T) {
 }
 
 func TestTake(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		n            int
@@ -678,6 +696,7 @@ func TestTake(t *testing.T) {
 }
 
 func TestTakePassesErrorsAndBreak(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	requests := script(t, mux, chargesPattern,
 		scriptedPage{q(), 0, chargePage(true, "ch_9")},
@@ -744,6 +763,7 @@ func (f *fakeCharges) count() int {
 // the items, their order and the number of requests must not depend on the
 // page size.
 func TestChargesAllPageSizes(t *testing.T) {
+	t.Parallel()
 	const total = 23
 	ids := make([]string, total)
 	for i := range ids {
@@ -791,6 +811,7 @@ func reversed(s []string) []string {
 // TestChargesAllConcurrentRanges ranges one sequence from several
 // goroutines at once (run with -race).
 func TestChargesAllConcurrentRanges(t *testing.T) {
+	t.Parallel()
 	ids := make([]string, 50)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("ch_%02d", 50-i)
@@ -856,6 +877,7 @@ func TestChargesAllReleasesPages(t *testing.T) {
 // TestListRefusesOversizedPages: a page holding more items than the limit
 // asked for (or than 100, the largest page, when none was) is malformed.
 func TestListRefusesOversizedPages(t *testing.T) {
+	t.Parallel()
 	ids := func(prefix string, n int) []string {
 		out := make([]string, n)
 		for i := range out {

@@ -8,6 +8,7 @@ import (
 
 // TestCreateRefundFull checks that a full refund sends no amount at all.
 func TestCreateRefundFull(t *testing.T) {
+	t.Parallel()
 	c, mux, _ := setup(t)
 	mux.HandleFunc("POST /transaction/v1/refunds", func(w http.ResponseWriter, r *http.Request) {
 		testJSONBody(t, r, `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1",

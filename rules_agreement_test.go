@@ -22,6 +22,7 @@ import (
 // refuses the same input, sent raw, with a 400. A control row shows each
 // side accepts the valid base it is edited from.
 func TestRulesAgreeWithFake(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := justaptest.NewServer(t)
 	c, err := justap.NewClient(srv.APIKey(), justap.WithBaseURL(srv.URL), justap.WithAppID(srv.AppID()),

@@ -51,6 +51,7 @@ func loadTestKey(t testing.TB) *rsa.PrivateKey {
 }
 
 func TestSignKnownAnswer(t *testing.T) {
+	t.Parallel()
 	key := loadTestKey(t)
 	k, err := checkPrivateKey(key)
 	if err != nil {
@@ -107,6 +108,7 @@ func TestSignKnownAnswer(t *testing.T) {
 
 // TestSignFreshPerCall: each call reads the clock and draws a nonce again.
 func TestSignFreshPerCall(t *testing.T) {
+	t.Parallel()
 	k, err := checkPrivateKey(loadTestKey(t))
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +130,7 @@ func TestSignFreshPerCall(t *testing.T) {
 }
 
 func TestNonceFromRejectsBiasedBytes(t *testing.T) {
+	t.Parallel()
 	// 248..255 must be skipped (they would favour A-H); 0..61 map in order.
 	src := []byte{248, 249, 250, 251, 252, 253, 254, 255}
 	for i := 0; i < 64; i++ {
@@ -155,6 +158,7 @@ func TestNonceFromRejectsBiasedBytes(t *testing.T) {
 // thousands; with uniform characters it stays near 61 (the degrees of
 // freedom). 250 is beyond any chance result (p < 1e-20).
 func TestNonceUniform(t *testing.T) {
+	t.Parallel()
 	const n = 20000
 	var counts [256]int
 	seen := make(map[string]bool, n)
@@ -188,6 +192,7 @@ func TestNonceUniform(t *testing.T) {
 // TestSigningKeyNotPrinted prints the client and its configuration, as
 // copied for a call, with every verb, and looks for the key's numbers.
 func TestSigningKeyNotPrinted(t *testing.T) {
+	t.Parallel()
 	key := loadTestKey(t)
 	c, err := NewClient("sk_test_printing", WithPrivateKey(key))
 	if err != nil {

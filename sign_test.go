@@ -168,6 +168,7 @@ func allOperationsSigned(ctx context.Context, c *justap.Client) []error {
 }
 
 func TestSigningEveryOperation(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	c, mux, _ := setup(t, justap.WithPrivateKey(key))
 	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
@@ -222,6 +223,7 @@ func md5Hex(body []byte, h http.Header) string {
 }
 
 func TestSigningUnsignedRefused(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	c, mux, _ := setup(t) // no WithPrivateKey
 	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
@@ -263,6 +265,7 @@ func (tr tamperBody) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestSigningTamperedBodyRefused(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	c, mux, srv := setup(t, justap.WithPrivateKey(key))
 	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
@@ -286,6 +289,7 @@ func TestSigningTamperedBodyRefused(t *testing.T) {
 }
 
 func TestSigningRetryIsSignedAfresh(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	c, mux, _ := setup(t, justap.WithPrivateKey(key),
 		justap.WithMaxRetries(1), justap.WithRetryBackoff(time.Millisecond, time.Millisecond))
@@ -343,6 +347,7 @@ func TestSigningRetryIsSignedAfresh(t *testing.T) {
 }
 
 func TestSigningKeyNeverInErrorsOrLogs(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	secrets := secretTexts(t)
 	var logs bytes.Buffer
@@ -417,6 +422,7 @@ func pemBytes(t testing.TB, name string) []byte {
 }
 
 func TestWithPrivateKeyRejects(t *testing.T) {
+	t.Parallel()
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)
@@ -450,6 +456,7 @@ func TestWithPrivateKeyRejects(t *testing.T) {
 // TestWithPrivateKeyDoesNotModifyKey: the key as given, without
 // precomputed values, is left as it was.
 func TestWithPrivateKeyDoesNotModifyKey(t *testing.T) {
+	t.Parallel()
 	k := testKey(t)
 	bare := &rsa.PrivateKey{PublicKey: k.PublicKey, D: k.D, Primes: k.Primes}
 	c, mux, _ := setup(t, justap.WithPrivateKey(bare))
@@ -464,6 +471,7 @@ func TestWithPrivateKeyDoesNotModifyKey(t *testing.T) {
 }
 
 func TestParsePrivateKeyPEM(t *testing.T) {
+	t.Parallel()
 	want := testKey(t)
 	p1, p8 := readTestdata(t, testKeyPKCS1), readTestdata(t, testKeyPKCS8)
 	cert := []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
@@ -536,6 +544,7 @@ func relabel(t testing.TB, in []byte, typ string) []byte {
 }
 
 func TestParsePublicKeyPEM(t *testing.T) {
+	t.Parallel()
 	key := testKey(t)
 	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
 	for name, in := range map[string][]byte{"PKIX": readTestdata(t, testKeyPublic), "PKCS#1": pkcs1} {
