@@ -317,7 +317,7 @@ type Refund struct {
 	Object                string       // "Refund"
 	ChargeID              string       // the refunded charge
 	ChargeMerchantTradeID string       // the charge's merchant order number
-	MerchantRefundID      string       // the merchant's refund number, unique per app
+	MerchantRefundID      string       // the merchant's refund number, unique per app; else from Metadata[MerchantRefundIDMetadataKey]
 	Amount                Amount       // the amount refunded (yuan on the wire)
 	Description           string       // the reason given
 	Status                RefundStatus // compare with RefundStatus.Is
@@ -364,14 +364,19 @@ type refundWire struct {
 	SucceedTS             wireTime          `json:"succeed_ts"`
 }
 
-// refund converts the wire form.
+// refund converts the wire form. A refund whose wire form has no
+// merchant_refund_id takes it from the metadata key Create records it under.
 func (w *refundWire) refund() *Refund {
+	id := w.MerchantRefundID
+	if id == "" {
+		id = w.Metadata[MerchantRefundIDMetadataKey]
+	}
 	return &Refund{
 		ID:                    w.ID,
 		Object:                w.Object,
 		ChargeID:              w.ChargeID,
 		ChargeMerchantTradeID: w.ChargeMerchantTradeID,
-		MerchantRefundID:      w.MerchantRefundID,
+		MerchantRefundID:      id,
 		Amount:                Amount(w.Amount),
 		Description:           w.Description,
 		Status:                w.Status,
