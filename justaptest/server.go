@@ -1,6 +1,7 @@
 package justaptest
 
 import (
+	"crypto/rsa"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,12 @@ type options struct {
 	logger         *slog.Logger
 	verifier       *justap.Verifier // checks request signatures when set
 	err            error            // a mistake in the options
+
+	// Notifications (notify.go, deliveries.go).
+	platformKey      *rsa.PrivateKey
+	schedule         []time.Duration
+	notifyClient     *http.Client
+	notifyAnyAddress bool
 }
 
 // WithAPIKey sets the API key the fake accepts (default DefaultAPIKey). A
@@ -114,6 +121,13 @@ type Handler struct {
 	faults []*faultRule
 	counts map[Op]int
 	reqSeq int64
+
+	// Notifications (notify.go, deliveries.go).
+	nt           *notifier     // held by mu
+	wake         chan struct{} // signalled when a notification is queued
+	notifyClient *http.Client
+	keyOnce      sync.Once
+	key          *rsa.PrivateKey
 }
 
 // NewHandler returns a fake gateway with no charges. It panics on an
@@ -123,16 +137,23 @@ func NewHandler(opts ...Option) *Handler {
 	if o.err != nil {
 		panic(o.err)
 	}
-	return &Handler{
-		opts:   o,
-		done:   make(chan struct{}),
-		st:     newStore(),
-		counts: map[Op]int{},
+	h := &Handler{
+		opts:         o,
+		done:         make(chan struct{}),
+		st:           newStore(),
+		counts:       map[Op]int{},
+		nt:           newNotifier(0),
+		wake:         make(chan struct{}, 1),
+		notifyClient: o.notifyClient,
 	}
+	if h.notifyClient == nil {
+		h.notifyClient = newNotifyClient(o.notifyAnyAddress)
+	}
+	return h
 }
 
 func newOptions(opts []Option) options {
-	o := options{apiKey: DefaultAPIKey, appID: DefaultAppID, now: time.Now}
+	o := options{apiKey: DefaultAPIKey, appID: DefaultAppID, now: time.Now, schedule: DefaultDeliverySchedule()}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -147,12 +168,14 @@ func (h *Handler) APIKey() string { return h.opts.apiKey }
 // AppID returns the app the fake serves.
 func (h *Handler) AppID() string { return h.opts.appID }
 
-// Reset forgets every charge, refund, pending fault and count, and restarts
-// the id sequences, as if the fake were new.
+// Reset forgets every charge, refund, notification, pending fault and
+// count, and restarts the id sequences, as if the fake were new. (It keeps
+// the platform key.)
 func (h *Handler) Reset() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.st = newStore()
+	h.nt = newNotifier(h.nt.gen + 1)
 	h.faults = nil
 	h.counts = map[Op]int{}
 	h.reqSeq = 0

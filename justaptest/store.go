@@ -28,12 +28,16 @@ type chargeRec struct {
 	c        justap.Charge // Refunds is filled when the charge is written out
 	refunds  []*refundRec  // in creation order
 	reserved justap.Amount // the sum of its refunds, pending ones included
+
+	notifyURL      string // where its notifications go; "" for none
+	expiryNotified bool   // its expiry is queued as a notification
 }
 
 type refundRec struct {
-	seq    int64
-	r      justap.Refund
-	charge *chargeRec
+	seq       int64
+	r         justap.Refund
+	charge    *chargeRec
+	notifyURL string // where its notification goes, if not the charge's
 }
 
 func newStore() *store {
@@ -219,7 +223,7 @@ func (h *Handler) createCharge(body []byte, base string) ([]byte, *apiError) {
 		TTL:             ttl,
 		CreatedAt:       now,
 		ExpiresAt:       now.Add(ttl),
-	}}
+	}, notifyURL: n.notifyURL}
 	c.c.Extra = responseExtra(n.extra, &c.c, base)
 	st.charges[c.c.ID] = c
 	st.order = append(st.order, c)
@@ -413,6 +417,7 @@ func (h *Handler) reverseCharge(q url.Values, id string) ([]byte, *apiError) {
 	case !c.c.Reversed:
 		c.c.Reversed = true
 		c.c.ReversedAt = h.now()
+		h.notify(eventReversed, c, nil)
 	}
 	return object("Charge", c.view())
 }
@@ -465,7 +470,7 @@ func (h *Handler) createRefund(body []byte) ([]byte, *apiError) {
 		TransactionNo:         ch.TransactionNo,
 		Metadata:              n.metadata,
 		CreatedAt:             h.now(),
-	}}
+	}, notifyURL: n.notifyURL}
 	c.refunds = append(c.refunds, r)
 	c.reserved += amount
 	st.refunds[r.r.ID] = r
@@ -485,6 +490,7 @@ func (h *Handler) completeRefund(r *refundRec) {
 	ch := &r.charge.c
 	ch.AmountRefunded += r.r.Amount
 	ch.Refunded = ch.AmountRefunded == ch.Amount
+	h.notify(eventRefunded, r.charge, r)
 }
 
 func (h *Handler) findRefund(chargeID, refundID string) (*refundRec, *apiError) {
@@ -604,6 +610,7 @@ func (h *Handler) pay(id string) *apiError {
 	c.c.Paid = true
 	c.c.PaidAt = h.now()
 	c.c.TransactionNo = "tx_" + pad(h.st.txSeq)
+	h.notify(eventPaid, c, nil)
 	return nil
 }
 
@@ -632,6 +639,7 @@ func (h *Handler) closeCharge(id string) *apiError {
 	}
 	c.c.Closed = true
 	c.c.ClosedAt = h.now()
+	h.notify(eventClosed, c, nil)
 	return nil
 }
 
