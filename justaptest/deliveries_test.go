@@ -174,7 +174,7 @@ func TestEveryEventIsNotified(t *testing.T) {
 	expired := f.create(t, withNotify(params("expired", 100), url))
 	f.srv.Expire(expired.ID)
 	lapsed := f.create(t, withNotify(params("lapsed", 100), url)) // expires by the clock
-	f.create(t, params("silent", 100))                           // no notify_url: never notified
+	f.create(t, params("silent", 100))                            // no notify_url: never notified
 	f.clock.Advance(justaptest.DefaultTTL)
 
 	f.srv.DeliverDue(ctx)
