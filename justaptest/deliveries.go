@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -448,6 +449,7 @@ func (h *Handler) post(ctx context.Context, p post, body []byte) Attempt {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "justaptest")
+	defer h.logPost(ctx, p, &a)
 	resp, err := h.notifyClient.Do(req)
 	if err != nil {
 		a.Err = describePostError(err)
@@ -457,6 +459,24 @@ func (h *Handler) post(ctx context.Context, p post, body []byte) Attempt {
 	ans, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	a.Status, a.Answer = resp.StatusCode, strings.ToValidUTF8(string(ans), "\uFFFD")
 	return a
+}
+
+// logPost logs a post at debug level (WithLogger): never a body or a URL.
+func (h *Handler) logPost(ctx context.Context, p post, a *Attempt) {
+	l := h.opts.logger
+	if l == nil {
+		return
+	}
+	attrs := []slog.Attr{slog.String("notify_id", p.id), slog.String("event", p.event), slog.Int("attempt", p.n)}
+	if p.extra != nil {
+		attrs = append(attrs, slog.String("fault", p.extra.Kind.String()))
+	}
+	if a.Err != "" {
+		attrs = append(attrs, slog.String("error", a.Err))
+	} else {
+		attrs = append(attrs, slog.Int("status", a.Status))
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, "justaptest notification", attrs...)
 }
 
 // describePostError says why a post got no answer, without the URL's

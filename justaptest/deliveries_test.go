@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -738,4 +739,36 @@ func TestRunDeliveriesDeliversAsEventsHappen(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("not delivered within 10 s")
 	}
+}
+
+func TestDeliveriesAreLoggedWithoutBodies(t *testing.T) {
+	var buf syncBuffer
+	f, rc := notifyFixture(t, justaptest.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	f.paidWithNotify(t, rc, "secret-order", 100)
+	f.srv.DeliverDue(context.Background())
+	out := buf.String()
+	if !strings.Contains(out, `msg="justaptest notification" notify_id=nt_0000000001 event=charge.paid attempt=1 status=200`) {
+		t.Errorf("log lacks the post:\n%s", out)
+	}
+	if strings.Contains(out, "/notify/") || strings.Contains(out, "is_encrypted") {
+		t.Errorf("log has a URL or a body:\n%s", out)
+	}
+}
+
+// syncBuffer is a strings.Builder safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
