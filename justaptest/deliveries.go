@@ -101,6 +101,11 @@ func newNotifyClient(anyAddress bool) *http.Client {
 	}
 }
 
+// deliveryHeader marks the fake's notification posts, so that a fake
+// refuses one posted to itself: a notify_url naming a control endpoint
+// (resend, say) would otherwise make it post to itself without end.
+const deliveryHeader = "X-Justaptest-Notification"
+
 // errNotLoopback refuses a connection to an address that is not loopback.
 var errNotLoopback = errors.New("not a loopback address; the fake posts notifications to loopback addresses only")
 
@@ -449,6 +454,7 @@ func (h *Handler) post(ctx context.Context, p post, body []byte) Attempt {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "justaptest")
+	req.Header.Set(deliveryHeader, p.id)
 	defer h.logPost(ctx, p, &a)
 	resp, err := h.notifyClient.Do(req)
 	if err != nil {

@@ -772,3 +772,18 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestNotificationToTheFakeItselfIsRefused: a notify_url naming the
+// fake's own resend endpoint must not make it post to itself without end.
+func TestNotificationToTheFakeItselfIsRefused(t *testing.T) {
+	f := newFixture(t)
+	ch := f.create(t, withNotify(params("order-1", 100), f.srv.URL+"/justaptest/deliveries/nt_0000000001/resend"))
+	f.srv.Pay(ch.ID)
+	atts := f.srv.DeliverDue(context.Background())
+	if len(atts) != 1 || atts[0].Status != http.StatusForbidden {
+		t.Fatalf("attempts %+v, want one, refused 403", atts)
+	}
+	if d := f.srv.Deliveries()[0]; len(d.Attempts) != 1 {
+		t.Errorf("%d posts recorded, want 1", len(d.Attempts))
+	}
+}

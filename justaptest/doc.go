@@ -183,7 +183,10 @@
 // never follow a redirect, read at most 1 KiB of the answer, and go only
 // to loopback addresses (checked on the address actually dialled, after
 // name resolution), unless WithNotifyAnyAddress or WithNotifyClient says
-// otherwise.
+// otherwise. They carry an X-Justaptest-Notification header (the
+// notify_id), and a fake refuses every request that has one (403), so a
+// notify_url naming a fake's own endpoints cannot make it post to itself
+// without end.
 //
 // The delivery faults go through FailNext like the others, selected by
 // the notify_url's path (Path) and the event (Event); each takes one

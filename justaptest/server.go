@@ -319,6 +319,10 @@ func (e *apiError) body() []byte {
 // endpoints (see the package docs): they are not counted, faulted or
 // authenticated.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get(deliveryHeader) != "" {
+		controlError(w, errorf(codePermissionDenied, "a notification of a fake cannot be posted to a fake: point notify_url at your handler"))
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, controlPrefix) {
 		h.serveControl(w, r)
 		return
