@@ -2,6 +2,7 @@ package justap
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -97,6 +98,12 @@ func (p *ChargeCreateParams) wire(appID string) (*chargeCreateBody, error) {
 	if err := checkMerchantID(t+"MerchantTradeID", p.MerchantTradeID); err != nil {
 		return nil, err
 	}
+	if p.Extra != nil && len(p.Extra.Raw) > 0 {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(p.Extra.Raw, &m) != nil || m == nil {
+			return nil, invalid(t+"Extra.Raw", "is not a JSON object")
+		}
+	}
 	return &chargeCreateBody{
 		AppID:            appID,
 		MerchantTradeID:  p.MerchantTradeID,
@@ -144,9 +151,9 @@ func (s *ChargesService) Create(ctx context.Context, params *ChargeCreateParams,
 	if err != nil {
 		return nil, err
 	}
-	return getObject[Charge](ctx, s.client, cfg, request{
+	return getObject(ctx, s.client, cfg, request{
 		method: http.MethodPost, path: "transaction/v1/charges", body: body,
-	})
+	}, (*chargeWire).charge)
 }
 
 // Get returns the charge with the given id.
@@ -170,11 +177,11 @@ func (s *ChargesService) byID(ctx context.Context, method, chargeID, suffix stri
 	if err != nil {
 		return nil, err
 	}
-	return getObject[Charge](ctx, s.client, cfg, request{
+	return getObject(ctx, s.client, cfg, request{
 		method: method,
 		path:   "transaction/v1/charges/" + escapeID(chargeID) + suffix,
 		query:  appQuery(cfg.appID),
-	})
+	}, (*chargeWire).charge)
 }
 
 // appQuery is the query of a call whose only parameter is the app.
@@ -287,9 +294,9 @@ func (s *ChargesService) List(ctx context.Context, params *ChargeListParams, opt
 	if err != nil {
 		return nil, err
 	}
-	var l ChargeList
+	var l chargeListWire
 	if err := s.client.do(ctx, cfg, request{method: http.MethodGet, path: "transaction/v1/charges", query: q}, &l); err != nil {
 		return nil, err
 	}
-	return &l, nil
+	return l.list(), nil
 }

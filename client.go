@@ -368,27 +368,38 @@ func (e *envelope[T]) check() error {
 	return nil
 }
 
-// checker is a decoded response that can tell it is incomplete.
+// checker is a decoded response that finishes itself: it refuses what is
+// incomplete, and decodes what the first pass kept raw.
 type checker interface{ check() error }
 
 // The checks below refuse a null in an array of objects, which would reach
-// the caller as a nil pointer (and a nil last item would break paging).
+// the caller as a nil pointer (and a nil last item would break paging),
+// and decode the charges' extras.
 
-func (c *Charge) check() error { return noNulls("the charge", "refund", "refunds", c.Refunds) }
+func (c *chargeWire) check() error {
+	if err := c.checkRefunds(); err != nil {
+		return err
+	}
+	return decodeExtras([]*chargeWire{c})
+}
 
-func (l *ChargeList) check() error {
+func (c *chargeWire) checkRefunds() error {
+	return noNulls("the charge", "refund", "refunds", c.Refunds)
+}
+
+func (l *chargeListWire) check() error {
 	if err := noNulls("the page", "charge", "data", l.Data); err != nil {
 		return err
 	}
 	for i, c := range l.Data {
-		if err := c.check(); err != nil {
+		if err := c.checkRefunds(); err != nil {
 			return fmt.Errorf("data[%d]: %w", i, err)
 		}
 	}
-	return nil
+	return decodeExtras(l.Data)
 }
 
-func (l *RefundList) check() error { return noNulls("the page", "refund", "data", l.Data) }
+func (l *refundListWire) check() error { return noNulls("the page", "refund", "data", l.Data) }
 
 func noNulls[T any](where, kind, field string, items []*T) error {
 	for i, v := range items {
@@ -399,13 +410,14 @@ func noNulls[T any](where, kind, field string, items []*T) error {
 	return nil
 }
 
-// getObject makes a call whose response wraps one object, and returns it.
-func getObject[T any](ctx context.Context, c *Client, cfg *config, r request) (*T, error) {
-	var env envelope[T]
+// getObject makes a call whose response wraps one object, and returns it
+// converted from its wire form W.
+func getObject[W, T any](ctx context.Context, c *Client, cfg *config, r request, convert func(*W) *T) (*T, error) {
+	var env envelope[W]
 	if err := c.do(ctx, cfg, r, &env); err != nil {
 		return nil, err
 	}
-	return env.Data, nil
+	return convert(env.Data), nil
 }
 
 // do sends r, retrying as configured, and decodes a 2xx body into out. Every
@@ -498,18 +510,14 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		res.err = &Error{Message: "cannot build the request", Err: err, notSent: true}
 		return res
 	}
-	// One backing array for the header values, each value capped so that
-	// appending to one cannot overwrite the next.
-	h, v := req.Header, [...]string{cfg.apiKey(), "application/json", cfg.userAgent, "application/json"}
-	vals := v[:]
-	h["X-Justap-Api-Key"] = vals[0:1:1]
-	h["Accept"] = vals[1:2:2]
-	h["User-Agent"] = vals[2:3:3]
+	req.Header.Set("X-Justap-Api-Key", cfg.apiKey())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", cfg.userAgent)
 	if body != nil {
-		h["Content-Type"] = vals[3:4:4]
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if cfg.sign != nil {
-		if err := cfg.sign(h, body); err != nil {
+		if err := cfg.sign(req.Header, body); err != nil {
 			res.err = &Error{Message: "cannot sign the request", Err: err, notSent: true}
 			return res
 		}
@@ -528,7 +536,13 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	res.status = resp.StatusCode
 	res.requestID = requestID(resp.Header)
 
-	data, err := readBody(resp, cfg.maxResponseBytes)
+	// One byte over the limit shows the body is too large. The announced
+	// Content-Length is not trusted: io.ReadAll grows with what arrives.
+	limit := min(cfg.maxResponseBytes, math.MaxInt64-1)
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		data, err = data[:limit], errTooLarge
+	}
 	if err != nil {
 		e := newResponseError(resp, data)
 		e.Err = err
@@ -552,7 +566,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		return res
 	}
 
-	if err := decodeResponse(data, out); err == nil {
+	if err := json.Unmarshal(data, out); err == nil {
 		if ck, ok := out.(checker); ok {
 			err = ck.check()
 		}
@@ -589,41 +603,6 @@ func malformed(resp *http.Response, data []byte, err error) *Error {
 }
 
 var errTooLarge = errors.New("response body too large")
-
-// readBody reads the whole body, up to limit bytes. With a Content-Length
-// it allocates once: the buffer has room for the body and the read that
-// finds EOF.
-func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	n := int64(512)
-	if cl := resp.ContentLength; cl > 0 && cl <= limit {
-		n = cl + 1
-	}
-	// Read at most most+1 bytes: one more than the limit shows the body
-	// is too large (most keeps most+1 from overflowing).
-	most := min(limit, math.MaxInt64-1)
-	buf := make([]byte, 0, n)
-	for int64(len(buf)) <= most {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		room := buf[len(buf):cap(buf)]
-		if left := most + 1 - int64(len(buf)); int64(len(room)) > left {
-			room = room[:left]
-		}
-		m, err := resp.Body.Read(room)
-		buf = buf[:len(buf)+m]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-	if int64(len(buf)) > limit {
-		return buf[:limit], errTooLarge
-	}
-	return buf, nil
-}
 
 // unwrapURLError drops the *url.Error layer, whose text repeats the URL.
 func unwrapURLError(err error) error {

@@ -73,7 +73,7 @@
 // (Justap's published spec gives them defaults of false; sending those would
 // silently hide most charges).
 //
-// To walk every page, range over ChargesService.All or RefundsService.All:
+// To walk every page, range over [ChargesService.All] or [RefundsService.All]:
 // they page by these cursors for you, one page in memory at a time, and
 // fetch a page only when the loop reaches it. Limit stays the page size;
 // Take stops a walk after a number of items without fetching further.
@@ -83,8 +83,17 @@
 // int64 values are read from JSON numbers or strings (grpc-gateway writes
 // them as strings); times from RFC 3339 text or Unix seconds, with absent,
 // null, "", "0" and 0 all meaning the zero time. Unknown channels and
-// unknown fields decode without error, and channel extras this package does
-// not type are kept as raw JSON and sent back unchanged.
+// unknown fields decode without error. A charge's extra is kept whole in
+// [ChargeExtra.Raw], so the entries and keys this package does not type
+// are sent back unchanged.
+//
+// # Testing
+//
+// Package justaptest runs an in-process fake Justap gateway on loopback:
+// point a Client at its URL (WithBaseURL) to test checkout and refund code
+// offline, with no key and no network. It keeps charges and refunds in
+// memory, answers in the gateway's wire format, checks request signatures,
+// and can be told to fail, delay or cut off responses to exercise retries.
 //
 // # Request signing
 //

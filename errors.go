@@ -153,12 +153,20 @@ func (e *Error) hint() string {
 		return "slow down, or raise WithMaxRetries"
 	case e.notSent:
 		return ""
-	case e.Is(ErrNoResponse), e.Is(ErrServer):
+	case (e.Is(ErrNoResponse) || e.Is(ErrServer)) && e.isCreate():
 		return "the outcome is unknown; retrying is safe (a create resent with the same merchant id cannot charge or refund twice)"
+	case e.Is(ErrNoResponse), e.Is(ErrServer):
+		return "retrying later is safe"
 	case e.StatusCode >= 300 && e.StatusCode < 400:
 		return "redirects are not followed (they would carry the API key elsewhere); check the base URL"
 	}
 	return ""
+}
+
+// isCreate reports whether the failed call created a charge or a refund.
+func (e *Error) isCreate() bool {
+	return e.Method == http.MethodPost &&
+		(strings.HasSuffix(e.Path, "/v1/charges") || strings.HasSuffix(e.Path, "/v1/refunds"))
 }
 
 // redacted replaces the API key in text that came from the server.
@@ -219,11 +227,12 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// Temporary reports whether sending the same request again later may
+// Retryable reports whether sending the same request again later may
 // succeed: no response came, the server failed, or the rate limit was hit;
 // but not when the request could not be sent at all (a refused TLS
-// certificate, an unknown host).
-func (e *Error) Temporary() bool {
+// certificate, an unknown host). The client has already retried such
+// failures as configured (see [WithMaxRetries]).
+func (e *Error) Retryable() bool {
 	return !e.notSent && (e.Is(ErrNoResponse) || e.Is(ErrServer) || e.Is(ErrRateLimited))
 }
 

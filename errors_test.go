@@ -145,3 +145,29 @@ func TestMissingData(t *testing.T) {
 		t.Fatalf("Get = %v, %v; want ErrMalformedResponse", ch, err)
 	}
 }
+
+// TestErrorHintByMethod: the advice about resending a create with its
+// merchant id is given on a create only.
+func TestErrorHintByMethod(t *testing.T) {
+	for _, tt := range []struct {
+		method, path string
+		create       bool
+	}{
+		{http.MethodPost, "/transaction/v1/charges", true},
+		{http.MethodPost, "/transaction/v1/refunds", true},
+		{http.MethodGet, "/transaction/v1/charges/ch_1", false},
+		{http.MethodGet, "/transaction/v1/charges", false},
+		{http.MethodPost, "/transaction/v1/charges/ch_1/reverse", false},
+	} {
+		for _, status := range []int{0, http.StatusBadGateway} {
+			e := &justap.Error{Method: tt.method, Path: tt.path, StatusCode: status}
+			msg := e.Error()
+			if got := strings.Contains(msg, "merchant id"); got != tt.create {
+				t.Errorf("%s %s (status %d): %q; create advice %v, want %v", tt.method, tt.path, status, msg, got, tt.create)
+			}
+			if !strings.Contains(msg, "retrying") {
+				t.Errorf("%s %s (status %d): %q says nothing of retrying", tt.method, tt.path, status, msg)
+			}
+		}
+	}
+}

@@ -107,7 +107,7 @@ type faultCase struct {
 	wantAttempts  int  // Error.Attempts; -1 to skip
 	wantServer    int  // requests the server saw; -1 to skip, 0 means wantAttempts (1 when ok)
 	sendsNothing  bool // the server must see no request
-	permanent     bool // Temporary() is false though the categories say temporary
+	permanent     bool // Retryable() is false though the categories say temporary
 	wantStatus    int
 	wantCode      int
 	wantMessage   string // a substring of Error.Message
@@ -639,8 +639,8 @@ func runFault(t *testing.T, tc faultCase) {
 	}
 	temporary := !tc.permanent &&
 		(errors.Is(err, justap.ErrNoResponse) || errors.Is(err, justap.ErrServer) || errors.Is(err, justap.ErrRateLimited))
-	if got := e.Temporary(); got != temporary {
-		t.Errorf("Temporary() = %v, want %v", got, temporary)
+	if got := e.Retryable(); got != temporary {
+		t.Errorf("Retryable() = %v, want %v", got, temporary)
 	}
 }
 

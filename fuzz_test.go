@@ -199,8 +199,8 @@ func FuzzErrorResponse(f *testing.F) {
 				t.Fatalf("status %d is not %v: %v", status, s, err)
 			}
 		}
-		if status >= 500 && !e.Temporary() {
-			t.Fatalf("status %d is not Temporary: %v", status, err)
+		if status >= 500 && !e.Retryable() {
+			t.Fatalf("status %d is not Retryable: %v", status, err)
 		}
 	})
 }

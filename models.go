@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+	"unicode/utf8"
 )
 
-// Wire units of money. justap-api.md ("Money") decides that every amount is
-// yuan on the wire, although the spec's prose gives the refund amount in fen.
-// Each money field reads its unit from here, so one line switches it.
+// Wire units of money. Every amount is yuan on the wire, as Justap's own
+// plugins and webhooks write it, although the spec's prose gives the refund
+// amount in fen. Each money field reads its unit from here, so one line
+// switches it.
 const (
 	yuanScale = 2 // the wire says yuan; Amount counts fen: ×10^2
 	fenScale  = 0 // the wire says fen, as Amount does
@@ -45,7 +45,7 @@ const (
 	ChannelWechatpayLite             Channel = "WechatpayLite"
 	ChannelWechatpayFace             Channel = "WechatpayFace"
 	ChannelWechatpayScan             Channel = "WechatpayScan"
-	ChannelUnionPayQr                Channel = "UnionPayQr"
+	ChannelUnionPayQR                Channel = "UnionPayQr" // spelled "UnionPayQr" on the wire
 	ChannelUnionPayCardlessQuickPay  Channel = "UnionPayCardlessQuickPay"
 	ChannelUnionPayAgreementQuickPay Channel = "UnionPayAgreementQuickPay"
 
@@ -59,7 +59,7 @@ var knownChannels = map[Channel]bool{
 	ChannelAlipayWap: true, ChannelAlipayPage: true, ChannelAlipayFace: true, ChannelAlipayLite: true,
 	ChannelAlipayJSAPI: true, ChannelWechatpayApp: true, ChannelWechatpayJSAPI: true, ChannelWechatpayH5: true,
 	ChannelWechatpayNative: true, ChannelWechatpayLite: true, ChannelWechatpayFace: true,
-	ChannelWechatpayScan: true, ChannelUnionPayQr: true, ChannelUnionPayCardlessQuickPay: true,
+	ChannelWechatpayScan: true, ChannelUnionPayQR: true, ChannelUnionPayCardlessQuickPay: true,
 	ChannelUnionPayAgreementQuickPay: true,
 }
 
@@ -68,128 +68,231 @@ func (c Channel) Valid() bool { return knownChannels[c] }
 
 // Charge is a payment request and its state: what the customer is asked to
 // pay, through which channel, and whether it was paid, refunded, reversed or
-// closed.
+// closed. Its JSON form is Justap's wire form.
 //
 // Times are zero when the server has not set them. Where the wire carries a
 // time twice (paid_at and paid_ts), the RFC 3339 text wins and the Unix
 // seconds fill in when it is absent.
 type Charge struct {
-	ID              string  `json:"charge_id"`
-	Object          string  `json:"object,omitempty"` // "Charge"
-	AppID           string  `json:"app_id"`
-	MerchantTradeID string  `json:"merchant_trade_id"`
-	Channel         Channel `json:"channel"`
-	Amount          Amount  `json:"amount"`
-	AmountFee       Amount  `json:"amount_fee"`     // the channel's fee
-	AmountRefunded  Amount  `json:"amount_refund"`  // refunded so far
-	AmountRoyalty   Amount  `json:"amount_royalty"` // shared out as royalties
-	AmountSettle    Amount  `json:"amount_settle"`  // settled to the merchant
-	Currency        string  `json:"currency"`       // "CNY"
-	Subject         string  `json:"subject"`
-	Body            string  `json:"body"`
-	Description     string  `json:"description,omitempty"`
-	ClientIP        string  `json:"client_ip"`
-	Paid            bool    `json:"paid"`
-	Refunded        bool    `json:"refunded"` // refunded in full
-	Reversed        bool    `json:"reversed"`
-	Closed          bool    `json:"closed"`
-	LiveMode        bool    `json:"live_mode"` // false for charges made with a test key
-	TransactionNo   string  `json:"transaction_no,omitempty"`
-	FailureCode     string  `json:"failure_code,omitempty"`
-	FailureMessage  string  `json:"failure_msg,omitempty"`
+	ID              string  // wire "charge_id"
+	Object          string  // "Charge"
+	AppID           string  // the app the charge belongs to
+	MerchantTradeID string  // the merchant's order number, unique per app
+	Channel         Channel // the payment channel
+	Amount          Amount  // what the customer pays
+	AmountFee       Amount  // the channel's fee
+	AmountRefunded  Amount  // refunded so far (wire "amount_refund")
+	AmountRoyalty   Amount  // shared out as royalties
+	AmountSettle    Amount  // settled to the merchant
+	Currency        string  // "CNY"
+	Subject         string  // the product's title
+	Body            string  // the product's description
+	Description     string  // the merchant's note
+	ClientIP        string  // the customer's IP address
+	Paid            bool    // the customer paid
+	Refunded        bool    // refunded in full
+	Reversed        bool    // reversed (cancelled, or refunded if it was paid)
+	Closed          bool    // closed unpaid
+	LiveMode        bool    // false for charges made with a test key
+	TransactionNo   string  // the channel's transaction number
+	FailureCode     string  // why the payment failed, as a code
+	FailureMessage  string  // why the payment failed (wire "failure_msg")
 
-	Metadata map[string]string `json:"metadata,omitempty"`
+	Metadata map[string]string
 	// Extra holds the channel's inputs and what the front end needs to take
 	// the payment (a QR code, a pay URL, a WeChat config).
-	Extra *ChargeExtra `json:"extra,omitempty"`
+	Extra *ChargeExtra
 	// Credential is the channel credential as the server sent it (a protobuf
 	// Any: "@type" and every other key, untouched).
-	Credential json.RawMessage `json:"credential,omitempty"`
-	Refunds    []*Refund       `json:"refunds,omitempty"`
+	Credential json.RawMessage
+	Refunds    []*Refund
 
-	TTL        time.Duration `json:"-"` // wire "ttl", whole seconds
-	CreatedAt  time.Time     `json:"-"` // wire "created_at"
-	PaidAt     time.Time     `json:"-"` // wire "paid_at", else "paid_ts"
-	ClosedAt   time.Time     `json:"-"` // wire "closed_at", else "closed_ts"
-	ReversedAt time.Time     `json:"-"` // wire "reversed_at"
-	ExpiresAt  time.Time     `json:"-"` // wire "time_expire": when an unpaid charge expires
-	ExpiredAt  time.Time     `json:"-"` // wire "expired_ts": when it did expire
+	TTL        time.Duration // wire "ttl", whole seconds
+	CreatedAt  time.Time     // wire "created_at"
+	PaidAt     time.Time     // wire "paid_at", else "paid_ts"
+	ClosedAt   time.Time     // wire "closed_at", else "closed_ts"
+	ReversedAt time.Time     // wire "reversed_at"
+	ExpiresAt  time.Time     // wire "time_expire": when an unpaid charge expires
+	ExpiredAt  time.Time     // wire "expired_ts": when it did expire
 }
 
-// chargeWire holds the Charge fields whose wire form differs from the Go one.
+// chargeWire is a Charge as the gateway writes it.
 type chargeWire struct {
-	TTL        seconds       `json:"ttl"`
-	CreatedAt  rfc3339Time   `json:"created_at"`
-	PaidAt     rfc3339Time   `json:"paid_at"`
-	PaidTS     unixTimeQuote `json:"paid_ts"`
-	ClosedAt   rfc3339Time   `json:"closed_at"`
-	ClosedTS   unixTimeQuote `json:"closed_ts"`
-	ReversedAt rfc3339Time   `json:"reversed_at"`
-	ExpiresAt  rfc3339Time   `json:"time_expire"`
-	ExpiredTS  unixTimeQuote `json:"expired_ts"`
+	ID              string            `json:"charge_id"`
+	Object          string            `json:"object,omitempty"`
+	AppID           string            `json:"app_id"`
+	MerchantTradeID string            `json:"merchant_trade_id"`
+	Channel         Channel           `json:"channel"`
+	Amount          Amount            `json:"amount"`
+	AmountFee       Amount            `json:"amount_fee"`
+	AmountRefund    Amount            `json:"amount_refund"`
+	AmountRoyalty   Amount            `json:"amount_royalty"`
+	AmountSettle    Amount            `json:"amount_settle"`
+	Currency        string            `json:"currency"`
+	Subject         string            `json:"subject"`
+	Body            string            `json:"body"`
+	Description     string            `json:"description,omitempty"`
+	ClientIP        string            `json:"client_ip"`
+	Paid            bool              `json:"paid"`
+	Refunded        bool              `json:"refunded"`
+	Reversed        bool              `json:"reversed"`
+	Closed          bool              `json:"closed"`
+	LiveMode        bool              `json:"live_mode"`
+	TransactionNo   string            `json:"transaction_no,omitempty"`
+	FailureCode     string            `json:"failure_code,omitempty"`
+	FailureMsg      string            `json:"failure_msg,omitempty"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
+	Extra           json.RawMessage   `json:"extra,omitempty"` // decoded by decodeExtras
+	Credential      json.RawMessage   `json:"credential,omitempty"`
+	Refunds         []*refundWire     `json:"refunds,omitempty"`
+	TTL             wireInt64         `json:"ttl"`
+	CreatedAt       wireTime          `json:"created_at"`
+	PaidAt          wireTime          `json:"paid_at"`
+	PaidTS          wireTime          `json:"paid_ts"`
+	ClosedAt        wireTime          `json:"closed_at"`
+	ClosedTS        wireTime          `json:"closed_ts"`
+	ReversedAt      wireTime          `json:"reversed_at"`
+	TimeExpire      wireTime          `json:"time_expire"`
+	ExpiredTS       wireTime          `json:"expired_ts"`
+
+	extra *ChargeExtra // Extra decoded
+}
+
+// charge converts the wire form. A null refund stays a nil pointer, for
+// the response checks to refuse.
+func (w *chargeWire) charge() *Charge {
+	c := &Charge{
+		ID:              w.ID,
+		Object:          w.Object,
+		AppID:           w.AppID,
+		MerchantTradeID: w.MerchantTradeID,
+		Channel:         w.Channel,
+		Amount:          w.Amount,
+		AmountFee:       w.AmountFee,
+		AmountRefunded:  w.AmountRefund,
+		AmountRoyalty:   w.AmountRoyalty,
+		AmountSettle:    w.AmountSettle,
+		Currency:        w.Currency,
+		Subject:         w.Subject,
+		Body:            w.Body,
+		Description:     w.Description,
+		ClientIP:        w.ClientIP,
+		Paid:            w.Paid,
+		Refunded:        w.Refunded,
+		Reversed:        w.Reversed,
+		Closed:          w.Closed,
+		LiveMode:        w.LiveMode,
+		TransactionNo:   w.TransactionNo,
+		FailureCode:     w.FailureCode,
+		FailureMessage:  w.FailureMsg,
+		Metadata:        w.Metadata,
+		Extra:           w.extra,
+		Credential:      w.Credential,
+		TTL:             time.Duration(w.TTL) * time.Second,
+		CreatedAt:       w.CreatedAt.t,
+		PaidAt:          orTime(w.PaidAt.t, w.PaidTS.t),
+		ClosedAt:        orTime(w.ClosedAt.t, w.ClosedTS.t),
+		ReversedAt:      w.ReversedAt.t,
+		ExpiresAt:       w.TimeExpire.t,
+		ExpiredAt:       w.ExpiredTS.t,
+	}
+	if w.Refunds != nil {
+		c.Refunds = make([]*Refund, len(w.Refunds))
+		for i, r := range w.Refunds {
+			if r != nil {
+				c.Refunds[i] = r.refund()
+			}
+		}
+	}
+	return c
+}
+
+// wire returns the charge's wire form, as the gateway writes it: int64
+// seconds as strings, times as RFC 3339.
+func (c *Charge) wire() (*chargeWire, error) {
+	var extra json.RawMessage
+	if c.Extra != nil {
+		var err error
+		if extra, err = json.Marshal(c.Extra); err != nil {
+			return nil, err
+		}
+	}
+	w := &chargeWire{
+		ID:              c.ID,
+		Object:          c.Object,
+		AppID:           c.AppID,
+		MerchantTradeID: c.MerchantTradeID,
+		Channel:         c.Channel,
+		Amount:          c.Amount,
+		AmountFee:       c.AmountFee,
+		AmountRefund:    c.AmountRefunded,
+		AmountRoyalty:   c.AmountRoyalty,
+		AmountSettle:    c.AmountSettle,
+		Currency:        c.Currency,
+		Subject:         c.Subject,
+		Body:            c.Body,
+		Description:     c.Description,
+		ClientIP:        c.ClientIP,
+		Paid:            c.Paid,
+		Refunded:        c.Refunded,
+		Reversed:        c.Reversed,
+		Closed:          c.Closed,
+		LiveMode:        c.LiveMode,
+		TransactionNo:   c.TransactionNo,
+		FailureCode:     c.FailureCode,
+		FailureMsg:      c.FailureMessage,
+		Metadata:        c.Metadata,
+		Extra:           extra,
+		Credential:      c.Credential,
+		TTL:             wireInt64(c.TTL / time.Second),
+		CreatedAt:       wireTime{c.CreatedAt, rfc3339},
+		PaidAt:          wireTime{c.PaidAt, rfc3339},
+		PaidTS:          wireTime{c.PaidAt, unixText},
+		ClosedAt:        wireTime{c.ClosedAt, rfc3339},
+		ClosedTS:        wireTime{c.ClosedAt, unixText},
+		ReversedAt:      wireTime{c.ReversedAt, rfc3339},
+		TimeExpire:      wireTime{c.ExpiresAt, rfc3339},
+		ExpiredTS:       wireTime{c.ExpiredAt, unixText},
+	}
+	if c.Refunds != nil {
+		w.Refunds = make([]*refundWire, len(c.Refunds))
+		for i, r := range c.Refunds {
+			if r != nil {
+				w.Refunds[i] = r.wire()
+			}
+		}
+	}
+	return w, nil
 }
 
 // UnmarshalJSON decodes a charge in Justap's wire format.
 func (c *Charge) UnmarshalJSON(b []byte) error {
-	// A new charge (as in every response) takes the one-pass fast path,
-	// which declines anything it does not decode exactly as below.
-	if reflect.ValueOf(c).Elem().IsZero() {
-		if c.decodeFast(b) {
-			return nil
-		}
-		*c = Charge{}
+	if string(b) == "null" {
+		return nil
 	}
-	return c.decodeReference(b)
-}
-
-// decodeReference decodes a charge with encoding/json: the reference the
-// fast path must match.
-func (c *Charge) decodeReference(b []byte) error {
-	type plain Charge
-	aux := struct {
-		*plain
-		chargeWire
-	}{plain: (*plain)(c)}
-	if err := json.Unmarshal(b, &aux); err != nil {
+	var w chargeWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	c.setWire(&aux.chargeWire)
+	if err := decodeExtras([]*chargeWire{&w}); err != nil {
+		return err
+	}
+	*c = *w.charge()
 	return nil
-}
-
-// setWire sets the fields of c that the wire carries in another form.
-func (c *Charge) setWire(w *chargeWire) {
-	c.TTL = time.Duration(w.TTL)
-	c.CreatedAt = time.Time(w.CreatedAt)
-	c.PaidAt = orTime(time.Time(w.PaidAt), time.Time(w.PaidTS))
-	c.ClosedAt = orTime(time.Time(w.ClosedAt), time.Time(w.ClosedTS))
-	c.ReversedAt = time.Time(w.ReversedAt)
-	c.ExpiresAt = time.Time(w.ExpiresAt)
-	c.ExpiredAt = time.Time(w.ExpiredTS)
 }
 
 // MarshalJSON encodes a charge in Justap's wire format (the form the
 // gateway itself writes: int64 seconds as strings, times as RFC 3339).
 func (c Charge) MarshalJSON() ([]byte, error) {
-	type plain Charge
-	return json.Marshal(struct {
-		*plain
-		chargeWire
-	}{(*plain)(&c), chargeWire{
-		TTL:        seconds(c.TTL),
-		CreatedAt:  rfc3339Time(c.CreatedAt),
-		PaidAt:     rfc3339Time(c.PaidAt),
-		PaidTS:     unixTimeQuote(c.PaidAt),
-		ClosedAt:   rfc3339Time(c.ClosedAt),
-		ClosedTS:   unixTimeQuote(c.ClosedAt),
-		ReversedAt: rfc3339Time(c.ReversedAt),
-		ExpiresAt:  rfc3339Time(c.ExpiresAt),
-		ExpiredTS:  unixTimeQuote(c.ExpiredAt),
-	}})
+	w, err := c.wire()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(w)
 }
 
 // RefundStatus is a refund's state as the server words it. The server's
-// spelling varies; compare with Is, which ignores case.
+// spelling varies; compare with [RefundStatus.Is], which ignores case.
 type RefundStatus string
 
 // Refund states seen from Justap.
@@ -201,107 +304,238 @@ const (
 // Is reports whether s and t are the same status, ignoring case.
 func (s RefundStatus) Is(t RefundStatus) bool { return strings.EqualFold(string(s), string(t)) }
 
-// Refund is money returned from a paid charge, in full or in part.
+// Refund is money returned from a paid charge, in full or in part. Its JSON
+// form is Justap's wire form.
 type Refund struct {
-	ID                    string       `json:"refund_id"`
-	Object                string       `json:"object,omitempty"` // "Refund"
-	ChargeID              string       `json:"charge_id"`
-	ChargeMerchantTradeID string       `json:"charge_merchant_trade_id,omitempty"`
-	MerchantRefundID      string       `json:"merchant_refund_id,omitempty"`
-	Amount                Amount       `json:"-"` // wire "amount", in the unit of refundAmountScale
-	Description           string       `json:"description,omitempty"`
-	Status                RefundStatus `json:"status"`
-	Succeeded             bool         `json:"is_success"`
-	RefundNo              string       `json:"refund_no,omitempty"`
-	TransactionNo         string       `json:"transaction_no,omitempty"`
-	FailureCode           string       `json:"failure_code,omitempty"`
-	FailureMessage        string       `json:"failure_msg,omitempty"`
+	ID                    string       // wire "refund_id"
+	Object                string       // "Refund"
+	ChargeID              string       // the refunded charge
+	ChargeMerchantTradeID string       // the charge's merchant order number
+	MerchantRefundID      string       // the merchant's refund number, unique per app
+	Amount                Amount       // the amount refunded (yuan on the wire)
+	Description           string       // the reason given
+	Status                RefundStatus // compare with RefundStatus.Is
+	Succeeded             bool         // wire "is_success"
+	RefundNo              string       // the channel's refund number
+	TransactionNo         string       // the channel's transaction number
+	FailureCode           string       // why the refund failed, as a code
+	FailureMessage        string       // why the refund failed (wire "failure_msg")
 
-	Metadata map[string]string `json:"metadata,omitempty"`
+	Metadata map[string]string
 	// Account is the channel's refund detail, as the server sent it.
-	Account json.RawMessage `json:"account,omitempty"`
+	Account json.RawMessage
 
-	CreatedAt   time.Time `json:"-"` // wire "created_at", else "created"
-	SucceededAt time.Time `json:"-"` // wire "success_at", else "succeed_ts"
+	CreatedAt   time.Time // wire "created_at", else "created"
+	SucceededAt time.Time // wire "success_at", else "succeed_ts"
 }
 
+// refundWire is a Refund as the gateway writes it.
 type refundWire struct {
-	Amount    refundMoney `json:"amount"`
-	CreatedAt rfc3339Time `json:"created_at"`
-	Created   unixTimeNum `json:"created"`
-	SuccessAt rfc3339Time `json:"success_at"`
-	SucceedTS unixTimeNum `json:"succeed_ts"`
+	ID                    string            `json:"refund_id"`
+	Object                string            `json:"object,omitempty"`
+	ChargeID              string            `json:"charge_id"`
+	ChargeMerchantTradeID string            `json:"charge_merchant_trade_id,omitempty"`
+	MerchantRefundID      string            `json:"merchant_refund_id,omitempty"`
+	Amount                refundMoney       `json:"amount"`
+	Description           string            `json:"description,omitempty"`
+	Status                RefundStatus      `json:"status"`
+	IsSuccess             bool              `json:"is_success"`
+	RefundNo              string            `json:"refund_no,omitempty"`
+	TransactionNo         string            `json:"transaction_no,omitempty"`
+	FailureCode           string            `json:"failure_code,omitempty"`
+	FailureMsg            string            `json:"failure_msg,omitempty"`
+	Metadata              map[string]string `json:"metadata,omitempty"`
+	Account               json.RawMessage   `json:"account,omitempty"`
+	CreatedAt             wireTime          `json:"created_at"`
+	Created               wireTime          `json:"created"`
+	SuccessAt             wireTime          `json:"success_at"`
+	SucceedTS             wireTime          `json:"succeed_ts"`
+}
+
+// refund converts the wire form.
+func (w *refundWire) refund() *Refund {
+	return &Refund{
+		ID:                    w.ID,
+		Object:                w.Object,
+		ChargeID:              w.ChargeID,
+		ChargeMerchantTradeID: w.ChargeMerchantTradeID,
+		MerchantRefundID:      w.MerchantRefundID,
+		Amount:                Amount(w.Amount),
+		Description:           w.Description,
+		Status:                w.Status,
+		Succeeded:             w.IsSuccess,
+		RefundNo:              w.RefundNo,
+		TransactionNo:         w.TransactionNo,
+		FailureCode:           w.FailureCode,
+		FailureMessage:        w.FailureMsg,
+		Metadata:              w.Metadata,
+		Account:               w.Account,
+		CreatedAt:             orTime(w.CreatedAt.t, w.Created.t),
+		SucceededAt:           orTime(w.SuccessAt.t, w.SucceedTS.t),
+	}
+}
+
+// wire returns the refund's wire form.
+func (r *Refund) wire() *refundWire {
+	return &refundWire{
+		ID:                    r.ID,
+		Object:                r.Object,
+		ChargeID:              r.ChargeID,
+		ChargeMerchantTradeID: r.ChargeMerchantTradeID,
+		MerchantRefundID:      r.MerchantRefundID,
+		Amount:                refundMoney(r.Amount),
+		Description:           r.Description,
+		Status:                r.Status,
+		IsSuccess:             r.Succeeded,
+		RefundNo:              r.RefundNo,
+		TransactionNo:         r.TransactionNo,
+		FailureCode:           r.FailureCode,
+		FailureMsg:            r.FailureMessage,
+		Metadata:              r.Metadata,
+		Account:               r.Account,
+		CreatedAt:             wireTime{r.CreatedAt, rfc3339},
+		Created:               wireTime{r.CreatedAt, unixNumber},
+		SuccessAt:             wireTime{r.SucceededAt, rfc3339},
+		SucceedTS:             wireTime{r.SucceededAt, unixNumber},
+	}
 }
 
 // UnmarshalJSON decodes a refund in Justap's wire format.
 func (r *Refund) UnmarshalJSON(b []byte) error {
-	type plain Refund
-	aux := struct {
-		*plain
-		refundWire
-	}{plain: (*plain)(r)}
-	if err := json.Unmarshal(b, &aux); err != nil {
+	if string(b) == "null" {
+		return nil
+	}
+	var w refundWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	w := &aux.refundWire
-	r.Amount = Amount(w.Amount)
-	r.CreatedAt = orTime(time.Time(w.CreatedAt), time.Time(w.Created))
-	r.SucceededAt = orTime(time.Time(w.SuccessAt), time.Time(w.SucceedTS))
+	*r = *w.refund()
 	return nil
 }
 
 // MarshalJSON encodes a refund in Justap's wire format.
-func (r Refund) MarshalJSON() ([]byte, error) {
-	type plain Refund
-	return json.Marshal(struct {
-		*plain
-		refundWire
-	}{(*plain)(&r), refundWire{
-		Amount:    refundMoney(r.Amount),
-		CreatedAt: rfc3339Time(r.CreatedAt),
-		Created:   unixTimeNum(r.CreatedAt),
-		SuccessAt: rfc3339Time(r.SucceededAt),
-		SucceedTS: unixTimeNum(r.SucceededAt),
-	}})
-}
+func (r Refund) MarshalJSON() ([]byte, error) { return json.Marshal(r.wire()) }
 
 // ChargeList is one page of charges, newest first.
 type ChargeList struct {
-	Object  string    `json:"object,omitempty"` // "ChargeList"
-	Data    []*Charge `json:"data"`
-	HasMore bool      `json:"has_more"` // more charges lie beyond this page
+	Object  string // "ChargeList"
+	Data    []*Charge
+	HasMore bool // more charges lie beyond this page
+}
+
+type chargeListWire struct {
+	Object  string        `json:"object,omitempty"`
+	Data    []*chargeWire `json:"data"`
+	HasMore bool          `json:"has_more"`
+}
+
+// list converts the wire form. A null charge stays a nil pointer, for the
+// response checks to refuse.
+func (w *chargeListWire) list() *ChargeList {
+	l := &ChargeList{Object: w.Object, HasMore: w.HasMore}
+	if w.Data != nil {
+		l.Data = make([]*Charge, len(w.Data))
+		for i, c := range w.Data {
+			if c != nil {
+				l.Data[i] = c.charge()
+			}
+		}
+	}
+	return l
+}
+
+// UnmarshalJSON decodes a page of charges in Justap's wire format.
+func (l *ChargeList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var w chargeListWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if err := decodeExtras(w.Data); err != nil {
+		return err
+	}
+	*l = *w.list()
+	return nil
+}
+
+// MarshalJSON encodes a page of charges in Justap's wire format.
+func (l ChargeList) MarshalJSON() ([]byte, error) {
+	w := chargeListWire{Object: l.Object, HasMore: l.HasMore}
+	if l.Data != nil {
+		w.Data = make([]*chargeWire, len(l.Data))
+		for i, c := range l.Data {
+			if c != nil {
+				var err error
+				if w.Data[i], err = c.wire(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return json.Marshal(w)
 }
 
 // RefundList is one page of a charge's refunds.
 type RefundList struct {
-	Object  string    `json:"object,omitempty"` // "RefundList"
-	Data    []*Refund `json:"data"`
-	HasMore bool      `json:"has_more"` // more refunds lie beyond this page
-	Total   int64     `json:"-"`        // wire "total": refunds of the charge in all
+	Object  string // "RefundList"
+	Data    []*Refund
+	HasMore bool  // more refunds lie beyond this page
+	Total   int64 // refunds of the charge in all
 }
 
-// UnmarshalJSON decodes a refund list; "total" may be a number or a string.
+type refundListWire struct {
+	Object  string        `json:"object,omitempty"`
+	Data    []*refundWire `json:"data"`
+	HasMore bool          `json:"has_more"`
+	Total   wireInt64     `json:"total"`
+}
+
+// list converts the wire form. A null refund stays a nil pointer, for the
+// response checks to refuse.
+func (w *refundListWire) list() *RefundList {
+	l := &RefundList{Object: w.Object, HasMore: w.HasMore, Total: int64(w.Total)}
+	if w.Data != nil {
+		l.Data = make([]*Refund, len(w.Data))
+		for i, r := range w.Data {
+			if r != nil {
+				l.Data[i] = r.refund()
+			}
+		}
+	}
+	return l
+}
+
+// UnmarshalJSON decodes a page of refunds; "total" may be a number or a
+// string.
 func (l *RefundList) UnmarshalJSON(b []byte) error {
-	type plain RefundList
-	aux := struct {
-		*plain
-		Total flexInt64 `json:"total"`
-	}{plain: (*plain)(l)}
-	if err := json.Unmarshal(b, &aux); err != nil {
+	if string(b) == "null" {
+		return nil
+	}
+	var w refundListWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	l.Total = int64(aux.Total)
+	*l = *w.list()
 	return nil
 }
 
-// MarshalJSON encodes a refund list in the wire format.
+// MarshalJSON encodes a page of refunds in Justap's wire format.
 func (l RefundList) MarshalJSON() ([]byte, error) {
-	type plain RefundList
-	return json.Marshal(struct {
-		*plain
-		Total int64 `json:"total"`
-	}{(*plain)(&l), l.Total})
+	w := refundListWire{Object: l.Object, HasMore: l.HasMore, Total: wireInt64(l.Total)}
+	if l.Data != nil {
+		w.Data = make([]*refundWire, len(l.Data))
+		for i, r := range l.Data {
+			if r != nil {
+				w.Data[i] = r.wire()
+			}
+		}
+	}
+	return json.Marshal(w)
 }
+
+// The leaves: the only wire types with JSON methods of their own.
 
 // refundMoney is a refund amount in its wire unit (refundAmountScale).
 type refundMoney Amount
@@ -324,16 +558,19 @@ func (m *refundMoney) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexInt64 decodes an int64 written as a JSON number (123) or, as
-// grpc-gateway writes int64, as a JSON string ("123"). "" and null are 0.
-type flexInt64 int64
+// wireInt64 is an int64 written as a JSON number (123) or, as grpc-gateway
+// writes int64, as a JSON string ("123"). "" and null are 0. It is written
+// as a number.
+type wireInt64 int64
 
-func (n *flexInt64) UnmarshalJSON(b []byte) error {
+func (n wireInt64) MarshalJSON() ([]byte, error) { return strconv.AppendInt(nil, int64(n), 10), nil }
+
+func (n *wireInt64) UnmarshalJSON(b []byte) error {
 	v, err := parseInt64JSON(b)
 	if err != nil {
 		return err
 	}
-	*n = flexInt64(v)
+	*n = wireInt64(v)
 	return nil
 }
 
@@ -359,24 +596,44 @@ func parseInt64JSON(b []byte) (int64, error) {
 	return v, nil
 }
 
-// seconds is a duration written as whole seconds (number or string).
-type seconds time.Duration
-
-func (d seconds) MarshalJSON() ([]byte, error) {
-	return strconv.AppendInt(nil, int64(time.Duration(d)/time.Second), 10), nil
+// wireTime is a time on the wire. It is read from RFC 3339 text or from
+// Unix seconds (a number or a numeric string); absent, null, "", "0" and 0
+// are the zero time. It is written in the form its field uses.
+type wireTime struct {
+	t    time.Time
+	form timeForm
 }
 
-func (d *seconds) UnmarshalJSON(b []byte) error {
-	v, err := parseInt64JSON(b)
-	if err != nil {
-		return err
+// timeForm is how a wireTime is written.
+type timeForm uint8
+
+const (
+	rfc3339    timeForm = iota // "2023-11-14T22:15:23Z"; the zero time is null
+	unixText                   // "1700000123", as grpc-gateway writes int64; the zero time is "0"
+	unixNumber                 // 1700000123; the zero time is 0
+)
+
+func (t wireTime) MarshalJSON() ([]byte, error) {
+	switch t.form {
+	case unixText:
+		return strconv.AppendQuote(nil, strconv.FormatInt(unixSeconds(t.t), 10)), nil
+	case unixNumber:
+		return strconv.AppendInt(nil, unixSeconds(t.t), 10), nil
 	}
-	*d = seconds(time.Duration(v) * time.Second)
-	return nil
+	if t.t.IsZero() {
+		return []byte("null"), nil
+	}
+	return strconv.AppendQuote(nil, t.t.UTC().Format(time.RFC3339Nano)), nil
+}
+
+func (t *wireTime) UnmarshalJSON(b []byte) error {
+	v, err := decodeTime(b)
+	t.t = v
+	return err
 }
 
 // decodeTime reads a time written as RFC 3339 text or as Unix seconds (a
-// number or a numeric string). Absent, null, "", "0" and 0 are the zero time.
+// number or a numeric string). null, "", "0" and 0 are the zero time.
 func decodeTime(b []byte) (time.Time, error) {
 	if len(b) >= 2 && b[0] == '"' {
 		q := b[1 : len(b)-1]
@@ -410,50 +667,6 @@ func unixTime(b []byte) (time.Time, error) {
 	return time.Unix(v, 0).UTC(), nil
 }
 
-// rfc3339Time is a time written as RFC 3339 text; the zero time is null.
-type rfc3339Time time.Time
-
-func (t rfc3339Time) MarshalJSON() ([]byte, error) {
-	if time.Time(t).IsZero() {
-		return []byte("null"), nil
-	}
-	return strconv.AppendQuote(nil, time.Time(t).UTC().Format(time.RFC3339Nano)), nil
-}
-
-func (t *rfc3339Time) UnmarshalJSON(b []byte) error {
-	v, err := decodeTime(b)
-	*t = rfc3339Time(v)
-	return err
-}
-
-// unixTimeQuote is a time written as Unix seconds in a JSON string, as
-// grpc-gateway writes int64 ("1700000123"); the zero time is "0".
-type unixTimeQuote time.Time
-
-func (t unixTimeQuote) MarshalJSON() ([]byte, error) {
-	return strconv.AppendQuote(nil, strconv.FormatInt(unixSeconds(time.Time(t)), 10)), nil
-}
-
-func (t *unixTimeQuote) UnmarshalJSON(b []byte) error {
-	v, err := decodeTime(b)
-	*t = unixTimeQuote(v)
-	return err
-}
-
-// unixTimeNum is a time written as Unix seconds in a JSON number; the zero
-// time is 0.
-type unixTimeNum time.Time
-
-func (t unixTimeNum) MarshalJSON() ([]byte, error) {
-	return strconv.AppendInt(nil, unixSeconds(time.Time(t)), 10), nil
-}
-
-func (t *unixTimeNum) UnmarshalJSON(b []byte) error {
-	v, err := decodeTime(b)
-	*t = unixTimeNum(v)
-	return err
-}
-
 func unixSeconds(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -469,13 +682,49 @@ func orTime(a, b time.Time) time.Time {
 	return b
 }
 
+// wechatText is a WeChat text field, which some gateways send as a number
+// (timeStamp); the number's text is kept.
+type wechatText string
+
+func (t *wechatText) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) >= 2 && b[0] == '"':
+		// The text as it is, when it has no escape to undo.
+		if q := b[1 : len(b)-1]; bytes.IndexByte(q, '\\') < 0 && utf8.Valid(q) {
+			*t = wechatText(q)
+			return nil
+		}
+		var s string
+		err := json.Unmarshal(b, &s)
+		*t = wechatText(s)
+		return err
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("justap: want text or a number, got %s", truncate(b, 40))
+	}
+	*t = wechatText(n)
+	return nil
+}
+
 // ChargeExtra carries one entry per channel: in a request, the channel's
 // inputs (a payer's openid, a scanned auth code, return URLs); in a
 // response, what the merchant's front end needs to take the payment.
 //
-// The channels whose fields a merchant reads or sets are typed. Entries for
-// other channels, and keys inside typed entries that this package does not
-// name, are kept as raw JSON in the Other maps and sent back unchanged.
+// The channels whose fields a merchant reads or sets are typed. Everything
+// else is in Raw: a decoded extra keeps there the whole object as it was
+// received, so the entries of other channels (alipay_face,
+// unionpay_cardless_quick_pay, …) and the keys this package does not name
+// inside a typed entry are never lost.
+//
+// When an extra is encoded, Raw's keys are written, and the typed entries
+// that are set are written over them: a key that a typed entry writes
+// replaces Raw's, and the other keys of Raw's entry stay. To send an entry
+// for a channel that is not typed, put it in Raw:
+//
+//	Raw: json.RawMessage(`{"unionpay_cardless_quick_pay":{"card_no":"…"}}`)
 type ChargeExtra struct {
 	AlipayQR        *QRCodeExtra         `json:"alipay_qr,omitempty"`
 	AlipayScan      *AuthCodeExtra       `json:"alipay_scan,omitempty"`
@@ -489,41 +738,37 @@ type ChargeExtra struct {
 	WechatpayLite   *WechatpayLiteExtra  `json:"wechatpay_lite,omitempty"`
 	WechatpayScan   *AuthCodeExtra       `json:"wechatpay_scan,omitempty"`
 
-	// Other holds the entries of channels not typed above (alipay_face,
-	// alipay_lite, alipay_jsapi, unionpay_cardless_quick_pay, …), by key.
-	Other map[string]json.RawMessage `json:"-"`
+	// Raw is the whole extra as a JSON object: as received, when decoded;
+	// in a request, the entries and keys to send besides the typed ones.
+	Raw json.RawMessage `json:"-"`
 }
 
 // QRCodeExtra is the extra of a QR-code channel (alipay_qr,
 // wechatpay_native): the code to render for the customer to scan.
 type QRCodeExtra struct {
-	QRCode string                     `json:"qr_code,omitempty"` // the text to encode as a QR code
-	QRLink string                     `json:"qr_link,omitempty"` // a link to a rendered QR code image
-	Other  map[string]json.RawMessage `json:"-"`
+	QRCode string `json:"qr_code,omitempty"` // the text to encode as a QR code
+	QRLink string `json:"qr_link,omitempty"` // a link to a rendered QR code image
 }
 
 // AuthCodeExtra is the extra of a merchant-scans-customer channel
 // (alipay_scan, wechatpay_scan): the code read from the customer's phone.
 type AuthCodeExtra struct {
-	AuthCode string                     `json:"auth_code,omitempty"`
-	Other    map[string]json.RawMessage `json:"-"`
+	AuthCode string `json:"auth_code,omitempty"`
 }
 
 // AlipayAppExtra is the extra of alipay_app: the order string the mobile
 // app hands to the Alipay SDK.
 type AlipayAppExtra struct {
-	PayParam string                     `json:"pay_param,omitempty"`
-	Other    map[string]json.RawMessage `json:"-"`
+	PayParam string `json:"pay_param,omitempty"`
 }
 
 // PayURLExtra is the extra of a redirect channel (alipay_wap, alipay_page,
 // wechatpay_h5): where to send the customer's browser, and where the
 // channel sends it back.
 type PayURLExtra struct {
-	PayURL    string                     `json:"pay_url,omitempty"`    // response: open this to pay
-	ReturnURL string                     `json:"return_url,omitempty"` // request: back to the merchant after paying
-	QuitURL   string                     `json:"quit_url,omitempty"`   // request (alipay_wap): back on cancel
-	Other     map[string]json.RawMessage `json:"-"`
+	PayURL    string `json:"pay_url,omitempty"`    // response: open this to pay
+	ReturnURL string `json:"return_url,omitempty"` // request: back to the merchant after paying
+	QuitURL   string `json:"quit_url,omitempty"`   // request (alipay_wap): back on cancel
 }
 
 // WechatpayPayer names the WeChat user who pays (JSAPI and mini programs).
@@ -532,26 +777,20 @@ type WechatpayPayer struct {
 }
 
 // WechatpayJSConfig is what WeChat's JSAPI (WeixinJSBridge / wx.requestPayment)
-// takes to open the payment sheet; hand it to the page unchanged.
+// takes to open the payment sheet; hand it to the page unchanged. A field
+// the server sends as a number (some gateways send timeStamp so) is read as
+// the number's text.
 type WechatpayJSConfig struct {
 	AppID     string `json:"appId"`
-	TimeStamp string `json:"timeStamp"`
+	Timestamp string `json:"timeStamp"`
 	NonceStr  string `json:"nonceStr"`
 	Package   string `json:"package"`
 	SignType  string `json:"signType"`
 	PaySign   string `json:"paySign"`
 }
 
-// UnmarshalJSON accepts numbers where WeChat's text fields are expected
-// (some gateways send timeStamp as a number).
-func (c *WechatpayJSConfig) UnmarshalJSON(b []byte) error {
-	return decodeTextFields(b, map[string]*string{
-		"appId": &c.AppID, "timeStamp": &c.TimeStamp, "nonceStr": &c.NonceStr,
-		"package": &c.Package, "signType": &c.SignType, "paySign": &c.PaySign,
-	})
-}
-
 // WechatpayAppConfig is what the WeChat mobile SDK takes to pay in an app.
+// A field the server sends as a number is read as the number's text.
 type WechatpayAppConfig struct {
 	AppID     string `json:"appid"`
 	PartnerID string `json:"partnerid"`
@@ -562,232 +801,216 @@ type WechatpayAppConfig struct {
 	Sign      string `json:"sign"`
 }
 
-// UnmarshalJSON accepts numbers where text fields are expected.
-func (c *WechatpayAppConfig) UnmarshalJSON(b []byte) error {
-	return decodeTextFields(b, map[string]*string{
-		"appid": &c.AppID, "partnerid": &c.PartnerID, "prepayid": &c.PrepayID, "package": &c.Package,
-		"noncestr": &c.NonceStr, "timestamp": &c.Timestamp, "sign": &c.Sign,
-	})
-}
-
 // WechatpayJSAPIExtra is the extra of wechatpay_jsapi.
 type WechatpayJSAPIExtra struct {
-	Payer       *WechatpayPayer            `json:"payer,omitempty"`        // request: who pays
-	JSAPIConfig *WechatpayJSConfig         `json:"jsapi_config,omitempty"` // response: for the page
-	Other       map[string]json.RawMessage `json:"-"`
+	Payer       *WechatpayPayer    `json:"payer,omitempty"`        // request: who pays
+	JSAPIConfig *WechatpayJSConfig `json:"jsapi_config,omitempty"` // response: for the page
 }
 
 // WechatpayLiteExtra is the extra of wechatpay_lite (mini programs).
 type WechatpayLiteExtra struct {
-	Payer        *WechatpayPayer            `json:"payer,omitempty"`         // request: who pays
-	AppletConfig *WechatpayJSConfig         `json:"applet_config,omitempty"` // response: for wx.requestPayment
-	Other        map[string]json.RawMessage `json:"-"`
+	Payer        *WechatpayPayer    `json:"payer,omitempty"`         // request: who pays
+	AppletConfig *WechatpayJSConfig `json:"applet_config,omitempty"` // response: for wx.requestPayment
 }
 
 // WechatpayAppExtra is the extra of wechatpay_app.
 type WechatpayAppExtra struct {
-	AppConfig *WechatpayAppConfig        `json:"app_config,omitempty"` // response: for the WeChat SDK
-	Other     map[string]json.RawMessage `json:"-"`
+	AppConfig *WechatpayAppConfig `json:"app_config,omitempty"` // response: for the WeChat SDK
 }
 
-// The extras' JSON methods: typed fields, plus every other key kept raw.
-type (
-	chargeExtraFields   ChargeExtra
-	qrCodeExtraFields   QRCodeExtra
-	authCodeExtraFields AuthCodeExtra
-	alipayAppFields     AlipayAppExtra
-	payURLExtraFields   PayURLExtra
-	wxJSAPIFields       WechatpayJSAPIExtra
-	wxLiteFields        WechatpayLiteExtra
-	wxAppFields         WechatpayAppExtra
-)
+// extraWire is a ChargeExtra as the gateway writes it: the typed entries,
+// with WeChat's text fields read from numbers too.
+type extraWire struct {
+	AlipayQR        *QRCodeExtra    `json:"alipay_qr"`
+	AlipayScan      *AuthCodeExtra  `json:"alipay_scan"`
+	AlipayApp       *AlipayAppExtra `json:"alipay_app"`
+	AlipayWap       *PayURLExtra    `json:"alipay_wap"`
+	AlipayPage      *PayURLExtra    `json:"alipay_page"`
+	WechatpayNative *QRCodeExtra    `json:"wechatpay_native"`
+	WechatpayJSAPI  *struct {
+		Payer       *WechatpayPayer `json:"payer"`
+		JSAPIConfig *jsConfigWire   `json:"jsapi_config"`
+	} `json:"wechatpay_jsapi"`
+	WechatpayH5  *PayURLExtra `json:"wechatpay_h5"`
+	WechatpayApp *struct {
+		AppConfig *appConfigWire `json:"app_config"`
+	} `json:"wechatpay_app"`
+	WechatpayLite *struct {
+		Payer        *WechatpayPayer `json:"payer"`
+		AppletConfig *jsConfigWire   `json:"applet_config"`
+	} `json:"wechatpay_lite"`
+	WechatpayScan *AuthCodeExtra `json:"wechatpay_scan"`
+}
 
-// UnmarshalJSON decodes the typed channels and keeps the others in Other.
+type jsConfigWire struct {
+	AppID     wechatText `json:"appId"`
+	TimeStamp wechatText `json:"timeStamp"`
+	NonceStr  wechatText `json:"nonceStr"`
+	Package   wechatText `json:"package"`
+	SignType  wechatText `json:"signType"`
+	PaySign   wechatText `json:"paySign"`
+}
+
+func (w *jsConfigWire) config() *WechatpayJSConfig {
+	if w == nil {
+		return nil
+	}
+	return &WechatpayJSConfig{AppID: string(w.AppID), Timestamp: string(w.TimeStamp), NonceStr: string(w.NonceStr),
+		Package: string(w.Package), SignType: string(w.SignType), PaySign: string(w.PaySign)}
+}
+
+type appConfigWire struct {
+	AppID     wechatText `json:"appid"`
+	PartnerID wechatText `json:"partnerid"`
+	PrepayID  wechatText `json:"prepayid"`
+	Package   wechatText `json:"package"`
+	NonceStr  wechatText `json:"noncestr"`
+	Timestamp wechatText `json:"timestamp"`
+	Sign      wechatText `json:"sign"`
+}
+
+func (w *appConfigWire) config() *WechatpayAppConfig {
+	if w == nil {
+		return nil
+	}
+	return &WechatpayAppConfig{AppID: string(w.AppID), PartnerID: string(w.PartnerID), PrepayID: string(w.PrepayID),
+		Package: string(w.Package), NonceStr: string(w.NonceStr), Timestamp: string(w.Timestamp), Sign: string(w.Sign)}
+}
+
+// extra converts the wire form; raw is the object it was decoded from,
+// kept as Raw.
+func (w *extraWire) extra(raw json.RawMessage) ChargeExtra {
+	e := ChargeExtra{
+		AlipayQR:        w.AlipayQR,
+		AlipayScan:      w.AlipayScan,
+		AlipayApp:       w.AlipayApp,
+		AlipayWap:       w.AlipayWap,
+		AlipayPage:      w.AlipayPage,
+		WechatpayNative: w.WechatpayNative,
+		WechatpayH5:     w.WechatpayH5,
+		WechatpayScan:   w.WechatpayScan,
+		Raw:             raw,
+	}
+	if x := w.WechatpayJSAPI; x != nil {
+		e.WechatpayJSAPI = &WechatpayJSAPIExtra{Payer: x.Payer, JSAPIConfig: x.JSAPIConfig.config()}
+	}
+	if x := w.WechatpayLite; x != nil {
+		e.WechatpayLite = &WechatpayLiteExtra{Payer: x.Payer, AppletConfig: x.AppletConfig.config()}
+	}
+	if x := w.WechatpayApp; x != nil {
+		e.WechatpayApp = &WechatpayAppExtra{AppConfig: x.AppConfig.config()}
+	}
+	return e
+}
+
+// UnmarshalJSON decodes the typed entries and keeps the whole object in Raw.
 func (e *ChargeExtra) UnmarshalJSON(b []byte) error {
-	return decodeOpen(b, (*chargeExtraFields)(e), &e.Other)
-}
-
-// MarshalJSON encodes the typed channels and the raw entries of Other.
-func (e ChargeExtra) MarshalJSON() ([]byte, error) {
-	return encodeOpen((*chargeExtraFields)(&e), e.Other)
-}
-
-// UnmarshalJSON decodes the typed fields and keeps other keys in Other.
-func (e *QRCodeExtra) UnmarshalJSON(b []byte) error {
-	return decodeOpen(b, (*qrCodeExtraFields)(e), &e.Other)
-}
-
-// MarshalJSON encodes the typed fields and the raw keys of Other.
-func (e QRCodeExtra) MarshalJSON() ([]byte, error) {
-	return encodeOpen((*qrCodeExtraFields)(&e), e.Other)
-}
-
-// UnmarshalJSON decodes the typed fields and keeps other keys in Other.
-func (e *AuthCodeExtra) UnmarshalJSON(b []byte) error {
-	return decodeOpen(b, (*authCodeExtraFields)(e), &e.Other)
-}
-
-// MarshalJSON encodes the typed fields and the raw keys of Other.
-func (e AuthCodeExtra) MarshalJSON() ([]byte, error) {
-	return encodeOpen((*authCodeExtraFields)(&e), e.Other)
-}
-
-// UnmarshalJSON decodes the typed fields and keeps other keys in Other.
-func (e *AlipayAppExtra) UnmarshalJSON(b []byte) error {
-	return decodeOpen(b, (*alipayAppFields)(e), &e.Other)
-}
-
-// MarshalJSON encodes the typed fields and the raw keys of Other.
-func (e AlipayAppExtra) MarshalJSON() ([]byte, error) {
-	return encodeOpen((*alipayAppFields)(&e), e.Other)
-}
-
-// UnmarshalJSON decodes the typed fields and keeps other keys in Other.
-func (e *PayURLExtra) UnmarshalJSON(b []byte) error {
-	return decodeOpen(b, (*payURLExtraFields)(e), &e.Other)
-}
-
-// MarshalJSON encodes the typed fields and the raw keys of Other.
-func (e PayURLExtra) MarshalJSON() ([]byte, error) {
-	return encodeOpen((*payURLExtraFields)(&e), e.Other)
-}
-
-// UnmarshalJSON decodes the typed fields and keeps other keys in Other.
-func (e *WechatpayJSAPIExtra) UnmarshalJSON(b []byte) error {
-	return decodeOpen(b, (*wxJSAPIFields)(e), &e.Other)
-}
-
-// MarshalJSON encodes the typed fields and the raw keys of Other.
-func (e WechatpayJSAPIExtra) MarshalJSON() ([]byte, error) {
-	return encodeOpen((*wxJSAPIFields)(&e), e.Other)
-}
-
-// UnmarshalJSON decodes the typed fields and keeps other keys in Other.
-func (e *WechatpayLiteExtra) UnmarshalJSON(b []byte) error {
-	return decodeOpen(b, (*wxLiteFields)(e), &e.Other)
-}
-
-// MarshalJSON encodes the typed fields and the raw keys of Other.
-func (e WechatpayLiteExtra) MarshalJSON() ([]byte, error) {
-	return encodeOpen((*wxLiteFields)(&e), e.Other)
-}
-
-// UnmarshalJSON decodes the typed fields and keeps other keys in Other.
-func (e *WechatpayAppExtra) UnmarshalJSON(b []byte) error {
-	return decodeOpen(b, (*wxAppFields)(e), &e.Other)
-}
-
-// MarshalJSON encodes the typed fields and the raw keys of Other.
-func (e WechatpayAppExtra) MarshalJSON() ([]byte, error) {
-	return encodeOpen((*wxAppFields)(&e), e.Other)
-}
-
-// jsonKeys caches, per struct type, the JSON keys its fields name.
-var jsonKeys sync.Map // reflect.Type → map[string]bool
-
-func keysOf(t reflect.Type) map[string]bool {
-	if k, ok := jsonKeys.Load(t); ok {
-		return k.(map[string]bool)
+	if string(b) == "null" {
+		return nil
 	}
-	keys := map[string]bool{}
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			keys[name] = true
-		}
-	}
-	jsonKeys.Store(t, keys)
-	return keys
-}
-
-// decodeOpen decodes b into the typed fields of v (a pointer to a struct
-// type without JSON methods) and stores every key v does not name in other.
-func decodeOpen(b []byte, v any, other *map[string]json.RawMessage) error {
-	if rv := reflect.ValueOf(v).Elem(); rv.IsZero() {
-		if decodeOpenFast(b, rv, other) {
-			return nil
-		}
-		rv.SetZero()
-	}
-	return decodeOpenReference(b, v, other)
-}
-
-// decodeOpenReference is decodeOpen with encoding/json alone.
-func decodeOpenReference(b []byte, v any, other *map[string]json.RawMessage) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	var w extraWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
-		return err
-	}
-	known := keysOf(reflect.TypeOf(v).Elem())
-	for k := range all {
-		if known[k] {
-			delete(all, k)
+	*e = w.extra(bytes.Clone(b))
+	return nil
+}
+
+// decodeExtras decodes the extra of each charge, keeping its bytes as Raw.
+// The extras of a page are decoded together, in one json.Unmarshal of an
+// array of them: one call each would cost a decoder and its scanner's
+// stack apiece, about seven allocations, as much as all the other fields
+// of a charge but strings.
+func decodeExtras(charges []*chargeWire) error {
+	var raws []json.RawMessage
+	size := 1
+	for _, c := range charges {
+		if c != nil && len(c.Extra) > 0 && string(c.Extra) != "null" {
+			raws = append(raws, c.Extra)
+			size += len(c.Extra) + 1
 		}
 	}
-	*other = nil
-	if len(all) > 0 {
-		*other = all
+	switch len(raws) {
+	case 0:
+		return nil
+	case 1:
+		var w extraWire
+		if err := json.Unmarshal(raws[0], &w); err != nil {
+			return fmt.Errorf("extra: %w", err)
+		}
+		for _, c := range charges {
+			if c != nil && len(c.Extra) > 0 && string(c.Extra) != "null" {
+				e := w.extra(c.Extra)
+				c.extra = &e
+			}
+		}
+		return nil
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, '[')
+	for i, r := range raws {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, r...)
+	}
+	buf = append(buf, ']')
+	ws := make([]extraWire, 0, len(raws))
+	if err := json.Unmarshal(buf, &ws); err != nil {
+		return fmt.Errorf("extra: %w", err)
+	}
+	if len(ws) != len(raws) {
+		return fmt.Errorf("extra: decoded %d of %d", len(ws), len(raws))
+	}
+	extras := make([]ChargeExtra, len(raws))
+	i := 0
+	for _, c := range charges {
+		if c != nil && len(c.Extra) > 0 && string(c.Extra) != "null" {
+			extras[i] = ws[i].extra(c.Extra)
+			c.extra = &extras[i]
+			i++
+		}
 	}
 	return nil
 }
 
-// encodeOpen encodes the typed fields of v and adds the keys of other that
-// v does not set, so untyped entries round-trip unchanged.
-func encodeOpen(v any, other map[string]json.RawMessage) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil || len(other) == 0 {
+// MarshalJSON encodes the keys of Raw with the typed entries written over
+// them.
+func (e ChargeExtra) MarshalJSON() ([]byte, error) {
+	type typed ChargeExtra // without these methods
+	b, err := json.Marshal((*typed)(&e))
+	if err != nil || len(e.Raw) == 0 {
 		return b, err
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
+	var all, set map[string]json.RawMessage
+	if err := json.Unmarshal(e.Raw, &all); err != nil {
+		return nil, fmt.Errorf("justap: ChargeExtra.Raw is not a JSON object: %w", err)
+	}
+	if all == nil {
+		all = map[string]json.RawMessage{}
+	}
+	if err := json.Unmarshal(b, &set); err != nil {
 		return nil, err
 	}
-	for k, raw := range other {
-		if _, set := all[k]; !set {
-			all[k] = raw
-		}
+	for k, v := range set {
+		all[k] = mergeObjects(all[k], v)
 	}
 	return json.Marshal(all)
 }
 
-// decodeTextFields decodes a flat JSON object into string fields, taking a
-// number's text where a string is expected. Other keys are ignored.
-func decodeTextFields(b []byte, fields map[string]*string) error {
-	if decodeTextFieldsFast(b, fields) {
-		return nil
+// mergeObjects returns the object base with the keys of over written over
+// its own, or over itself when either is not an object.
+func mergeObjects(base, over json.RawMessage) json.RawMessage {
+	var b, o map[string]json.RawMessage
+	if json.Unmarshal(base, &b) != nil || b == nil || json.Unmarshal(over, &o) != nil {
+		return over
 	}
-	return decodeTextFieldsReference(b, fields)
-}
-
-// decodeTextFieldsReference is decodeTextFields with encoding/json alone.
-func decodeTextFieldsReference(b []byte, fields map[string]*string) error {
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
-		return err
+	for k, v := range o {
+		b[k] = v
 	}
-	for k, raw := range all {
-		dst, ok := fields[k]
-		if !ok {
-			continue
-		}
-		raw = bytes.TrimSpace(raw)
-		switch {
-		case len(raw) > 0 && raw[0] == '"':
-			if err := json.Unmarshal(raw, dst); err != nil {
-				return err
-			}
-		case string(raw) == "null":
-			*dst = ""
-		default:
-			var n json.Number
-			if err := json.Unmarshal(raw, &n); err != nil {
-				return fmt.Errorf("justap: %s: want text or a number, got %s", k, truncate(raw, 40))
-			}
-			*dst = n.String()
-		}
+	m, err := json.Marshal(b)
+	if err != nil {
+		return over
 	}
-	return nil
+	return m
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/justap-go/justap"
 )
 
@@ -135,11 +136,9 @@ func TestChargeDecodeWire(t *testing.T) {
 		Extra: &justap.ChargeExtra{
 			WechatpayJSAPI: &justap.WechatpayJSAPIExtra{
 				Payer: &justap.WechatpayPayer{OpenID: "o-1"},
-				JSAPIConfig: &justap.WechatpayJSConfig{AppID: "wx1", TimeStamp: "1700000123", NonceStr: "n",
+				JSAPIConfig: &justap.WechatpayJSConfig{AppID: "wx1", Timestamp: "1700000123", NonceStr: "n",
 					Package: "prepay_id=p", SignType: "RSA", PaySign: "sig"},
-				Other: map[string]json.RawMessage{"future_key": json.RawMessage(`{"x": 1}`)},
 			},
-			Other: map[string]json.RawMessage{"alipay_face": json.RawMessage(`{"y": 2}`)},
 		},
 		Credential: json.RawMessage(`{"@type": "type.googleapis.com/justap.Credential", "wx_pub": {"a": 1}}`),
 		Refunds: []*justap.Refund{{ID: "re_1", Amount: 50,
@@ -150,9 +149,27 @@ func TestChargeDecodeWire(t *testing.T) {
 		ExpiresAt: time.Date(2023, 11, 14, 23, 15, 23, 0, time.UTC),
 		ExpiredAt: time.Unix(1700000123, 0),
 	}
-	if diff := cmp.Diff(want, ch, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+	if diff := cmp.Diff(want, ch, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
+		cmpopts.IgnoreFields(justap.ChargeExtra{}, "Raw")); diff != "" {
 		t.Errorf("charge mismatch (-want +got):\n%s", diff)
 	}
+	// The keys this package does not type are kept in Raw.
+	if got := rawEntry(t, ch.Extra, "wechatpay_jsapi", "future_key"); got != `{"x": 1}` {
+		t.Errorf("wechatpay_jsapi.future_key = %s", got)
+	}
+	if got := rawEntry(t, ch.Extra, "alipay_face", "y"); got != `2` {
+		t.Errorf("alipay_face.y = %s", got)
+	}
+}
+
+// rawEntry returns key inside the channel entry of e.Raw, as raw JSON.
+func rawEntry(t *testing.T, e *justap.ChargeExtra, channel, key string) string {
+	t.Helper()
+	var m map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(e.Raw, &m); err != nil {
+		t.Fatalf("extra.Raw %s: %v", e.Raw, err)
+	}
+	return string(m[channel][key])
 }
 
 // TestTimeAndInt64Forms: each time and int64 field reads numbers and
@@ -217,7 +234,7 @@ func TestUnknownValuesDecode(t *testing.T) {
 	if err := json.Unmarshal([]byte(in), &l); err != nil {
 		t.Fatal(err)
 	}
-	if ch := l.Data[0]; ch.Channel != "DigitalRMB" || ch.Channel.Valid() || string(ch.Extra.Other["digital_rmb"]) != `{"qr":"x"}` {
+	if ch := l.Data[0]; ch.Channel != "DigitalRMB" || ch.Channel.Valid() || rawEntry(t, ch.Extra, "digital_rmb", "qr") != `"x"` {
 		t.Errorf("charge = %+v", ch)
 	}
 	var r justap.Refund
@@ -235,8 +252,8 @@ func TestEncodeRoundTrip(t *testing.T) {
 	ch := justap.Charge{
 		ID: "ch_1", Amount: 13107201, AmountRefunded: 1, Channel: justap.ChannelAlipayWap, TTL: time.Hour,
 		PaidAt: time.Unix(1700000123, 0).UTC(),
-		Extra: &justap.ChargeExtra{AlipayWap: &justap.PayURLExtra{PayURL: "https://pay.example/x",
-			Other: map[string]json.RawMessage{"k": json.RawMessage(`"v"`)}}},
+		Extra: &justap.ChargeExtra{AlipayWap: &justap.PayURLExtra{PayURL: "https://pay.example/x"},
+			Raw: json.RawMessage(`{"alipay_wap":{"k":"v"}}`)},
 		Refunds: []*justap.Refund{{ID: "re_1", Amount: 1, CreatedAt: time.Unix(1700000200, 0).UTC()}},
 	}
 	b, err := json.Marshal(ch)
@@ -254,7 +271,88 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ch, back); diff != "" {
+	if diff := cmp.Diff(ch, back, cmpopts.IgnoreFields(justap.ChargeExtra{}, "Raw")); diff != "" {
 		t.Errorf("round trip (-sent +decoded):\n%s", diff)
 	}
+	if got := rawEntry(t, back.Extra, "alipay_wap", "k"); got != `"v"` {
+		t.Errorf("alipay_wap.k after the round trip = %s, raw %s", got, back.Extra.Raw)
+	}
+}
+
+// TestChargeExtraRawMerge: encoding writes Raw's keys with the typed entries
+// over them, keeping the keys of Raw's entry that the typed one does not
+// write; decoding keeps the whole object in Raw.
+func TestChargeExtraRawMerge(t *testing.T) {
+	e := justap.ChargeExtra{
+		AlipayWap: &justap.PayURLExtra{ReturnURL: "https://new.example/back"},
+		Raw: json.RawMessage(`{"alipay_wap":{"return_url":"https://old.example/back","time_expire":"5m"},
+			"unionpay_qr":{"k":[1,2]}}`),
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"alipay_wap":{"return_url":"https://new.example/back","time_expire":"5m"},"unionpay_qr":{"k":[1,2]}}`
+	if string(b) != want {
+		t.Errorf("encoded %s\nwant    %s", b, want)
+	}
+	var back justap.ChargeExtra
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.AlipayWap == nil || back.AlipayWap.ReturnURL != "https://new.example/back" || string(back.Raw) != want {
+		t.Errorf("decoded %+v, raw %s", back.AlipayWap, back.Raw)
+	}
+	for _, raw := range []string{`[1]`, `"x"`, `{`} {
+		if b, err := json.Marshal(justap.ChargeExtra{Raw: json.RawMessage(raw)}); err == nil {
+			t.Errorf("Raw %s encoded as %s, want an error", raw, b)
+		}
+	}
+}
+
+// TestWechatTextForms: WeChat's config fields read text, escaped text and
+// numbers; other kinds are refused.
+func TestWechatTextForms(t *testing.T) {
+	in := `{"wechatpay_app":{"app_config":{"appid":"wx\u00e9","timestamp":1700000123,"noncestr":null,"sign":"a\"b"}}}`
+	var e justap.ChargeExtra
+	if err := json.Unmarshal([]byte(in), &e); err != nil {
+		t.Fatal(err)
+	}
+	c := e.WechatpayApp.AppConfig
+	if c.AppID != "wxé" || c.Timestamp != "1700000123" || c.NonceStr != "" || c.Sign != `a"b` {
+		t.Errorf("config = %+v", c)
+	}
+	if err := json.Unmarshal([]byte(`{"wechatpay_app":{"app_config":{"appid":true}}}`), &e); err == nil {
+		t.Error("appid true: want an error")
+	}
+}
+
+// FuzzChargeExtraRoundTrip: an extra that decodes encodes without error,
+// and decodes again to the same typed entries.
+func FuzzChargeExtraRoundTrip(f *testing.F) {
+	for _, s := range []string{
+		`{"alipay_qr":{"qr_code":"q","x":1},"alipay_face":{"y":[2]}}`,
+		`{"wechatpay_jsapi":{"payer":{"openid":"o"},"jsapi_config":{"timeStamp":1700000123,"paySign":"s\u00e9"}}}`,
+		`{"wechatpay_app":{"app_config":{"timestamp":"1","sign":null}},"alipay_wap":null}`,
+		`{}`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e justap.ChargeExtra
+		if json.Unmarshal(b, &e) != nil {
+			return
+		}
+		out, err := json.Marshal(e)
+		if err != nil {
+			t.Fatalf("%s decoded but does not encode: %v", b, err)
+		}
+		var back justap.ChargeExtra
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("%s encoded as %s, which does not decode: %v", b, out, err)
+		}
+		if diff := cmp.Diff(e, back, cmpopts.IgnoreFields(justap.ChargeExtra{}, "Raw")); diff != "" {
+			t.Fatalf("%s → %s changed the typed entries (-first +second):\n%s", b, out, diff)
+		}
+	})
 }

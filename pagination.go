@@ -86,7 +86,7 @@ func (s *ChargesService) All(ctx context.Context, params *ChargeListParams, opts
 //		…
 //	}
 //
-// It behaves as ChargesService.All does, paging with the same cursors (see
+// It behaves as [ChargesService.All] does, paging with the same cursors (see
 // the Listing section of the package docs): it is lazy, break stops it,
 // each range walks from the start, params are copied when All is called
 // and never modified, Limit is the page size (wrap the sequence in Take to

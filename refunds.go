@@ -120,9 +120,9 @@ func (s *RefundsService) Create(ctx context.Context, params *RefundCreateParams,
 	if err != nil {
 		return nil, err
 	}
-	return getObject[Refund](ctx, s.client, cfg, request{
+	return getObject(ctx, s.client, cfg, request{
 		method: http.MethodPost, path: "transaction/v1/refunds", body: body,
-	})
+	}, (*refundWire).refund)
 }
 
 // Get returns one refund of a charge.
@@ -137,11 +137,11 @@ func (s *RefundsService) Get(ctx context.Context, chargeID, refundID string, opt
 	if err != nil {
 		return nil, err
 	}
-	return getObject[Refund](ctx, s.client, cfg, request{
+	return getObject(ctx, s.client, cfg, request{
 		method: http.MethodGet,
 		path:   refundsPath(chargeID) + "/" + escapeID(refundID),
 		query:  appQuery(cfg.appID),
-	})
+	}, (*refundWire).refund)
 }
 
 func refundsPath(chargeID string) string {
@@ -190,9 +190,9 @@ func (s *RefundsService) List(ctx context.Context, chargeID string, params *Refu
 	if err != nil {
 		return nil, err
 	}
-	var l RefundList
+	var l refundListWire
 	if err := s.client.do(ctx, cfg, request{method: http.MethodGet, path: refundsPath(chargeID), query: q}, &l); err != nil {
 		return nil, err
 	}
-	return &l, nil
+	return l.list(), nil
 }

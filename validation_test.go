@@ -57,6 +57,12 @@ func TestValidation(t *testing.T) {
 		{"bad client ip", charge(func(p *justap.ChargeCreateParams) { p.ClientIP = "localhost" }), "ChargeCreateParams.ClientIP"},
 		{"negative ttl", charge(func(p *justap.ChargeCreateParams) { p.TTL = -time.Second }), "ChargeCreateParams.TTL"},
 		{"fractional ttl", charge(func(p *justap.ChargeCreateParams) { p.TTL = 1500 * time.Millisecond }), "ChargeCreateParams.TTL"},
+		{"extra raw not JSON", charge(func(p *justap.ChargeCreateParams) {
+			p.Extra = &justap.ChargeExtra{Raw: []byte(`{"alipay_face":`)}
+		}), "ChargeCreateParams.Extra.Raw"},
+		{"extra raw not an object", charge(func(p *justap.ChargeCreateParams) {
+			p.Extra = &justap.ChargeExtra{Raw: []byte(`[1]`)}
+		}), "ChargeCreateParams.Extra.Raw"},
 
 		{"nil refund params", func(c *justap.Client) error { _, err := c.Refunds.Create(ctx, nil); return err }, "RefundCreateParams"},
 		{"refund without charge", refund(func(p *justap.RefundCreateParams) { p.ChargeID = "" }), "RefundCreateParams.ChargeID"},

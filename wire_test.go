@@ -198,7 +198,7 @@ func TestCreateChargeAllFields(t *testing.T) {
 		Subject: "s", Body: "b", ClientIP: "2001:db8::1", Currency: "CNY", Description: "d",
 		Extra: &justap.ChargeExtra{
 			WechatpayJSAPI: &justap.WechatpayJSAPIExtra{Payer: &justap.WechatpayPayer{OpenID: "o-1"}},
-			Other:          map[string]json.RawMessage{"unionpay_cardless_quick_pay": json.RawMessage(`{"k":[1,2]}`)},
+			Raw:            json.RawMessage(`{"unionpay_cardless_quick_pay":{"k":[1,2]}}`),
 		},
 		Metadata: map[string]string{"order": "1001"}, NotifyURL: "https://m.example/notify",
 		CallbackURL: "https://m.example/back", NotificationArea: "CN", TTL: 15 * time.Minute, Source: "web",

@@ -282,11 +282,15 @@ func TestCreateChargeReadsProtobufJSON(t *testing.T) {
 		t.Errorf("charge = %+v", ch)
 	}
 	wap := ch.Extra.AlipayWap
-	if wap.QuitURL != "https://shop.example/quit" || wap.PayURL == "" || string(wap.Other["future_key"]) != "[1,2]" {
-		t.Errorf("alipay_wap = %+v: the request's inputs must be kept and pay_url added", wap)
+	var rawExtra map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(ch.Extra.Raw, &rawExtra); err != nil {
+		t.Fatalf("extra.Raw %s: %v", ch.Extra.Raw, err)
 	}
-	if string(ch.Extra.Other["alipay_face"]) != `{"k":"v"}` {
-		t.Errorf("untyped extra alipay_face = %s", ch.Extra.Other["alipay_face"])
+	if wap.QuitURL != "https://shop.example/quit" || wap.PayURL == "" || string(rawExtra["alipay_wap"]["future_key"]) != "[1,2]" {
+		t.Errorf("alipay_wap = %+v, raw %s: the request's inputs must be kept and pay_url added", wap, ch.Extra.Raw)
+	}
+	if string(rawExtra["alipay_face"]["k"]) != `"v"` {
+		t.Errorf("untyped extra alipay_face: raw %s", ch.Extra.Raw)
 	}
 	if ch.Metadata["order"] != "1" {
 		t.Errorf("metadata = %v", ch.Metadata)
@@ -408,7 +412,7 @@ func TestChannelExtras(t *testing.T) {
 
 func checkJSConfig(t *testing.T, c *justap.WechatpayJSConfig) {
 	t.Helper()
-	if c == nil || c.AppID == "" || c.TimeStamp != "1740816000" || len(c.NonceStr) != 32 ||
+	if c == nil || c.AppID == "" || c.Timestamp != "1740816000" || len(c.NonceStr) != 32 ||
 		!strings.HasPrefix(c.Package, "prepay_id=wx") || c.SignType != "RSA" || c.PaySign == "" {
 		t.Errorf("JS config = %+v", c)
 	}

@@ -42,7 +42,7 @@ func responseExtra(req *justap.ChargeExtra, ch *justap.Charge, base string) *jus
 	jsConfig := func() *justap.WechatpayJSConfig {
 		return &justap.WechatpayJSConfig{
 			AppID:     fakeWechatAppID,
-			TimeStamp: ts,
+			Timestamp: ts,
 			NonceStr:  nonce,
 			Package:   "prepay_id=" + prepay,
 			SignType:  "RSA",
@@ -100,7 +100,7 @@ func responseExtra(req *justap.ChargeExtra, ch *justap.Charge, base string) *jus
 	}
 	if ex.AlipayQR == nil && ex.AlipayScan == nil && ex.AlipayApp == nil && ex.AlipayWap == nil &&
 		ex.AlipayPage == nil && ex.WechatpayNative == nil && ex.WechatpayJSAPI == nil && ex.WechatpayH5 == nil &&
-		ex.WechatpayApp == nil && ex.WechatpayLite == nil && ex.WechatpayScan == nil && len(ex.Other) == 0 {
+		ex.WechatpayApp == nil && ex.WechatpayLite == nil && ex.WechatpayScan == nil && len(ex.Raw) == 0 {
 		return nil
 	}
 	return ex
