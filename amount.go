@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
+	"strings"
 )
 
 // Amount is an exact amount of money in fen, the smallest unit of the yuan:
@@ -13,12 +15,33 @@ import (
 // Amounts never pass through a floating-point number. On the wire Justap
 // writes yuan with a decimal fraction ("amount": 131072.01); Amount writes
 // and reads that text digit by digit, so Amount(13107201) is sent as exactly
-// 131072.01 and a received 0.01 is exactly Amount(1). Text that would need a
-// fraction of a fen (0.001) is rejected rather than rounded.
+// 131072.01 and a received 0.01 is exactly Amount(1). ParseAmount refuses
+// text that would need a fraction of a fen (0.001) rather than round it.
+//
+// Decoding a response (UnmarshalJSON) allows one thing more: float noise.
+// Justap declares some amounts as 32-bit floats, and a server that widens
+// one to a double writes ¥19.99 as 19.989999771118164 and ¥0.01 as
+// 0.009999999776482582. A decoded decimal within float32 rounding of a
+// whole fen (a relative error below 1e-7) is that fen, found by exact
+// decimal arithmetic on the text; one that is genuinely between two fen
+// (19.995, 0.001) is still refused. Above about ¥50,000 a float32 cannot
+// tell neighbouring fen apart, so there the nearest fen is taken, as the
+// server's float already did. Requests are always written exactly.
+//
+// An Amount is an int64: adding amounts is ordinary Go arithmetic, exact
+// up to about ±92 thousand trillion yuan.
 type Amount int64
 
-// Yuan returns the Amount of y whole yuan: Yuan(12) is Amount(1200).
-func Yuan(y int64) Amount { return Amount(y * 100) }
+// Yuan returns the Amount of y whole yuan: Yuan(12) is Amount(1200). It
+// never wraps: a y whose count of fen does not fit in an int64 (beyond
+// about ±92 thousand trillion yuan) is refused with an error, and the
+// Amount is then 0.
+func Yuan(y int64) (Amount, error) {
+	if y > math.MaxInt64/100 || y < math.MinInt64/100 {
+		return 0, fmt.Errorf("justap: Yuan(%d): %w (at most %d yuan either way)", y, errAmountRange, int64(math.MaxInt64/100))
+	}
+	return Amount(y * 100), nil
+}
 
 // ParseAmount parses a decimal amount of yuan such as "12.30", "0.01",
 // "-5" or "1e2" into an exact Amount. It rejects text that is not a
@@ -75,7 +98,141 @@ func decodeMoney(b []byte, scale int) (v int64, null bool, err error) {
 		b = b[1 : len(b)-1]
 	}
 	v, err = parseDecimal(string(b), scale)
+	if err == errSubUnit || err == errAmountRange {
+		// Perhaps float noise around a whole unit (see Amount).
+		v, err = nearestUnit(string(b), scale)
+	}
 	return v, false, err
+}
+
+// Bounds of nearestUnit's exact arithmetic. A float64 written out in full
+// has at most 767 significant digits; a longer number is refused unread.
+const (
+	maxNoiseDigits = 800
+	// noiseTolerance: a value within 1/noiseTolerance (relative) of a whole
+	// unit is that unit. A float32 rounds with a relative error of at most
+	// 2^-24 ≈ 5.96e-8, below 1e-7.
+	noiseTolerance = 10_000_000
+)
+
+// nearestUnit parses a decimal number as parseDecimal does, but accepts a
+// value that is within float32 rounding of a whole unit of 10^-scale and
+// returns that unit. It works on the digits with math/big, exactly.
+func nearestUnit(s string, scale int) (int64, error) {
+	neg, digits, exp, ok := splitDecimal(s)
+	if !ok {
+		return 0, errNotDecimal
+	}
+	digits = strings.TrimLeft(digits, "0")
+	if digits == "" {
+		return 0, nil
+	}
+	if len(digits) > maxNoiseDigits {
+		return 0, errAmountRange
+	}
+	// The value is digits × 10^exp units of the wire, digits × 10^shift
+	// units of the result.
+	shift := exp + scale
+	if shift >= 0 {
+		// A whole number of units: parseDecimal refused it for its size.
+		return 0, errAmountRange
+	}
+	if -shift > len(digits)+1 {
+		// Below a tenth of a unit: the nearest unit is 0, never noise.
+		return 0, errSubUnit
+	}
+	var m, d, q, r big.Int
+	m.SetString(digits, 10)
+	d.Exp(big.NewInt(10), big.NewInt(int64(-shift)), nil)
+	q.QuoRem(&m, &d, &r)
+	// Round to the nearest unit; the distance to it is off (in 1/d units).
+	var twice, off big.Int
+	twice.Lsh(&r, 1)
+	switch twice.Cmp(&d) {
+	case 0:
+		return 0, errSubUnit // exactly half way: no unit is nearer
+	case 1:
+		q.Add(&q, big.NewInt(1))
+		off.Sub(&d, &r)
+	default:
+		off.Set(&r)
+	}
+	if q.Sign() == 0 {
+		return 0, errSubUnit
+	}
+	// Noise when off/d < q/noiseTolerance, that is off·noiseTolerance < q·d.
+	var lhs, rhs big.Int
+	lhs.Mul(&off, big.NewInt(noiseTolerance))
+	rhs.Mul(&q, &d)
+	if lhs.Cmp(&rhs) >= 0 {
+		return 0, errSubUnit
+	}
+	if !q.IsUint64() {
+		return 0, errAmountRange
+	}
+	u := q.Uint64()
+	if neg {
+		if u > 1<<63 {
+			return 0, errAmountRange
+		}
+		return -int64(u-1) - 1, nil
+	}
+	if u > math.MaxInt64 {
+		return 0, errAmountRange
+	}
+	return int64(u), nil
+}
+
+// splitDecimal splits a decimal number ("-1.25e3") into its sign, its
+// digits without the point ("125") and the power of ten of the last digit
+// (1). The exponent is clamped to ±100000, far beyond any amount.
+func splitDecimal(s string) (neg bool, digits string, exp int, ok bool) {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg = s[i] == '-'
+		i++
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	intPart := s[start:i]
+	frac := ""
+	if i < len(s) && s[i] == '.' {
+		i++
+		fs := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		frac = s[fs:i]
+	}
+	if intPart == "" && frac == "" {
+		return false, "", 0, false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			eneg = s[i] == '-'
+			i++
+		}
+		es := i
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if exp < 100000 {
+				exp = exp*10 + int(s[i]-'0')
+			}
+		}
+		if i == es {
+			return false, "", 0, false
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	if i != len(s) {
+		return false, "", 0, false
+	}
+	return neg, intPart + frac, exp - len(frac), true
 }
 
 var (

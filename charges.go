@@ -3,18 +3,13 @@ package justap
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
-	"unicode/utf8"
-)
 
-// maxMerchantIDLen is the longest merchant_trade_id or merchant_refund_id.
-// Justap's sources say 32 in one place and 30 in another; the server's own
-// check is 32.
-const maxMerchantIDLen = 32
+	"github.com/justap-go/justap/internal/rules"
+)
 
 // ChargeCreateParams describes a charge to create. AppID may be left empty
 // when the client or the call has WithAppID. Optional fields left at their
@@ -22,7 +17,7 @@ const maxMerchantIDLen = 32
 type ChargeCreateParams struct {
 	AppID string
 	// MerchantTradeID is the merchant's own order number, unique per app,
-	// at most 32 characters. It is the idempotency key of the charge:
+	// at most 32 characters of UTF-8 (convert a GBK order number first). It is the idempotency key of the charge:
 	// sending the same create again can never charge twice, the server
 	// refuses the second (ErrConflict).
 	MerchantTradeID string
@@ -32,14 +27,18 @@ type ChargeCreateParams struct {
 	Body            string // the product's description
 	ClientIP        string // the customer's IP address, v4 or v6
 
-	Currency         string       // default "CNY"
-	Description      string       // the merchant's note
-	Extra            *ChargeExtra // the channel's inputs, such as a JSAPI payer's openid
+	Currency    string // "CNY", the only currency, or empty for it
+	Description string // the merchant's note
+	// Extra holds the channel's inputs. WechatpayJSAPI and WechatpayLite
+	// need the payer's openid (Extra.WechatpayJSAPI.Payer), AlipayScan and
+	// WechatpayScan the code scanned from the customer's phone
+	// (Extra.AlipayScan.AuthCode); a create without them is refused.
+	Extra            *ChargeExtra
 	Metadata         map[string]string
-	NotifyURL        string        // where Justap posts this charge's events
-	CallbackURL      string        // where the customer returns after paying
+	NotifyURL        string        // where Justap posts this charge's events; absolute http(s)
+	CallbackURL      string        // where the customer returns after paying; absolute http(s)
 	NotificationArea string        // country code of the notification area, default "CN"
-	TTL              time.Duration // how long the charge can be paid; whole seconds
+	TTL              time.Duration // how long the charge can be paid: whole seconds, at most 366 days
 	Source           string
 }
 
@@ -54,7 +53,7 @@ type chargeCreateBody struct {
 	ClientIP         string            `json:"client_ip"`
 	Currency         string            `json:"currency,omitempty"`
 	Description      string            `json:"description,omitempty"`
-	Extra            *ChargeExtra      `json:"extra,omitempty"`
+	Extra            json.RawMessage   `json:"extra,omitempty"`
 	Metadata         map[string]string `json:"metadata,omitempty"`
 	NotifyURL        string            `json:"notify_url,omitempty"`
 	CallbackURL      string            `json:"callback_url,omitempty"`
@@ -88,12 +87,15 @@ func (p *ChargeCreateParams) wire(appID string) (*chargeCreateBody, error) {
 		return nil, invalid(t+"Body", "is required")
 	case p.ClientIP == "":
 		return nil, invalid(t+"ClientIP", "is required")
-	case net.ParseIP(p.ClientIP) == nil:
-		return nil, invalid(t+"ClientIP", strconv.Quote(p.ClientIP)+" is not an IP address")
+	case rules.CheckClientIP(p.ClientIP) != nil:
+		return nil, invalid(t+"ClientIP", rules.CheckClientIP(p.ClientIP).Error())
 	case p.TTL < 0:
 		return nil, invalid(t+"TTL", "must not be negative")
 	case p.TTL%time.Second != 0:
 		return nil, invalid(t+"TTL", "must be whole seconds, got "+p.TTL.String())
+	}
+	if err := rules.CheckTTLSeconds(int64(p.TTL / time.Second)); err != nil {
+		return nil, invalid(t+"TTL", err.Error())
 	}
 	if err := checkMerchantID(t+"MerchantTradeID", p.MerchantTradeID); err != nil {
 		return nil, err
@@ -103,6 +105,32 @@ func (p *ChargeCreateParams) wire(appID string) (*chargeCreateBody, error) {
 		if json.Unmarshal(p.Extra.Raw, &m) != nil || m == nil {
 			return nil, invalid(t+"Extra.Raw", "is not a JSON object")
 		}
+	}
+	if err := rules.CheckCurrency(p.Currency); err != nil {
+		return nil, invalid(t+"Currency", err.Error())
+	}
+	for _, u := range [...]struct{ field, url string }{{"NotifyURL", p.NotifyURL}, {"CallbackURL", p.CallbackURL}} {
+		if err := rules.CheckURL(u.url); err != nil {
+			return nil, invalid(t+u.field, err.Error())
+		}
+	}
+	if err := checkUTF8(t, "AppID", appID, "Subject", p.Subject, "Body", p.Body, "Description", p.Description,
+		"NotificationArea", p.NotificationArea, "Source", p.Source); err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(t+"Metadata", p.Metadata); err != nil {
+		return nil, err
+	}
+	var extra json.RawMessage
+	if p.Extra != nil {
+		var err error
+		if extra, err = json.Marshal(p.Extra); err != nil {
+			// An entry that cannot be written as JSON.
+			return nil, invalid(t+"Extra", "cannot be sent as JSON: "+err.Error())
+		}
+	}
+	if err := rules.CheckChannelInputs(string(p.Channel), extra); err != nil {
+		return nil, invalid(t+"Extra", err.Error())
 	}
 	return &chargeCreateBody{
 		AppID:            appID,
@@ -114,7 +142,7 @@ func (p *ChargeCreateParams) wire(appID string) (*chargeCreateBody, error) {
 		ClientIP:         p.ClientIP,
 		Currency:         p.Currency,
 		Description:      p.Description,
-		Extra:            p.Extra,
+		Extra:            extra,
 		Metadata:         p.Metadata,
 		NotifyURL:        p.NotifyURL,
 		CallbackURL:      p.CallbackURL,
@@ -125,11 +153,31 @@ func (p *ChargeCreateParams) wire(appID string) (*chargeCreateBody, error) {
 }
 
 func checkMerchantID(field, id string) error {
-	switch n := utf8.RuneCountInString(id); {
-	case id == "":
-		return invalid(field, "is required")
-	case n > maxMerchantIDLen:
-		return invalid(field, "is "+strconv.Itoa(n)+" characters long; at most "+strconv.Itoa(maxMerchantIDLen)+" are allowed")
+	if err := rules.CheckMerchantID(id); err != nil {
+		return invalid(field, err.Error())
+	}
+	return nil
+}
+
+// checkUTF8 refuses text that is not valid UTF-8, which JSON and the
+// server would replace, so that what is stored is not what was asked.
+// fieldsAndValues alternates a field's name (below the type prefix t) and
+// its value.
+func checkUTF8(t string, fieldsAndValues ...string) error {
+	for i := 0; i+1 < len(fieldsAndValues); i += 2 {
+		if err := rules.CheckUTF8(fieldsAndValues[i+1]); err != nil {
+			return invalid(t+fieldsAndValues[i], err.Error())
+		}
+	}
+	return nil
+}
+
+// checkMetadata refuses metadata whose keys or values are not valid UTF-8.
+func checkMetadata(field string, m map[string]string) error {
+	for k, v := range m {
+		if rules.CheckUTF8(k) != nil || rules.CheckUTF8(v) != nil {
+			return invalid(field, "has a key or value that is not valid UTF-8 (other encodings are altered on the wire)")
+		}
 	}
 	return nil
 }
@@ -163,12 +211,14 @@ func (s *ChargesService) Get(ctx context.Context, chargeID string, opts ...Optio
 
 // Reverse cancels an unpaid charge so that it can no longer be paid (a
 // customer who scanned the code is refused). A paid charge cannot be
-// reversed; refund it instead. Reverse is safe to retry.
+// reversed; refund it instead. Reverse is safe to retry. It sends no
+// app_id: the API takes none for reverse.
 func (s *ChargesService) Reverse(ctx context.Context, chargeID string, opts ...Option) (*Charge, error) {
 	return s.byID(ctx, http.MethodPost, chargeID, "/reverse", opts)
 }
 
-// byID calls an endpoint of one charge, with app_id in the query.
+// byID calls an endpoint of one charge. A GET carries app_id in the query;
+// reverse takes no query parameter at all.
 func (s *ChargesService) byID(ctx context.Context, method, chargeID, suffix string, opts []Option) (*Charge, error) {
 	if err := checkID("chargeID", chargeID); err != nil {
 		return nil, err
@@ -177,10 +227,14 @@ func (s *ChargesService) byID(ctx context.Context, method, chargeID, suffix stri
 	if err != nil {
 		return nil, err
 	}
+	var q url.Values
+	if method == http.MethodGet {
+		q = appQuery(cfg.appID)
+	}
 	return getObject(ctx, s.client, cfg, request{
 		method: method,
 		path:   "transaction/v1/charges/" + escapeID(chargeID) + suffix,
-		query:  appQuery(cfg.appID),
+		query:  q,
 	}, (*chargeWire).charge)
 }
 
@@ -235,6 +289,10 @@ func (p *ChargeListParams) query(appID string) (url.Values, error) {
 	if err := checkLimit(t+"Limit", p.Limit); err != nil {
 		return nil, err
 	}
+	if err := checkUTF8(t, "AppID", appID, "StartingAfter", p.StartingAfter, "EndingBefore", p.EndingBefore,
+		"MerchantTradeID", p.MerchantTradeID); err != nil {
+		return nil, err
+	}
 	if p.Channel != "" && !p.Channel.Valid() {
 		return nil, invalid(t+"Channel", strconv.Quote(string(p.Channel))+" is not a known channel")
 	}
@@ -262,7 +320,7 @@ func (p *ChargeListParams) query(appID string) (url.Values, error) {
 }
 
 func checkLimit(field string, limit int) error {
-	if limit != 0 && (limit < 1 || limit > 100) {
+	if limit != 0 && (limit < 1 || limit > rules.MaxListLimit) {
 		return invalid(field, strconv.Itoa(limit)+" is outside 1–100 (0 leaves the page size to the server)")
 	}
 	return nil
@@ -283,8 +341,17 @@ func setText(q url.Values, key, v string) {
 	}
 }
 
+// pageSize is the Limit asked for, 0 when unset.
+func (p *ChargeListParams) pageSize() int {
+	if p == nil {
+		return 0
+	}
+	return p.Limit
+}
+
 // List returns one page of charges, newest first. To walk every page, use
-// All.
+// All. A page of more charges than Limit (or than 100, the largest page,
+// when Limit is 0) is refused as ErrMalformedResponse.
 func (s *ChargesService) List(ctx context.Context, params *ChargeListParams, opts ...Option) (*ChargeList, error) {
 	cfg, err := s.client.callConfig(opts)
 	if err != nil {
@@ -296,6 +363,9 @@ func (s *ChargesService) List(ctx context.Context, params *ChargeListParams, opt
 	}
 	var l chargeListWire
 	if err := s.client.do(ctx, cfg, request{method: http.MethodGet, path: "transaction/v1/charges", query: q}, &l); err != nil {
+		return nil, err
+	}
+	if err := checkPageSize("/transaction/v1/charges", "charge", len(l.Data), params.pageSize()); err != nil {
 		return nil, err
 	}
 	return l.list(), nil

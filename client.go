@@ -2,6 +2,8 @@ package justap
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,10 +18,12 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Version is the version of this library, sent in the User-Agent header.
@@ -40,6 +44,10 @@ const (
 	DefaultRetryBaseDelay   = 500 * time.Millisecond
 	DefaultRetryMaxDelay    = 8 * time.Second
 	DefaultMaxRetryWait     = 60 * time.Second
+	// MaxRetryBackoff is the longest backoff WithRetryBackoff accepts, and
+	// the longest Retry-After a server can ask for: a longer one is read
+	// as this long.
+	MaxRetryBackoff = 24 * time.Hour
 )
 
 // Client talks to one Justap gateway with one API key. It is safe for
@@ -152,10 +160,14 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithAppID sets the app_id sent when a call's params leave AppID empty.
+// It must be valid UTF-8 without control characters.
 func WithAppID(appID string) Option {
 	return func(c *config) error {
 		if err := checkHeaderText("WithAppID", appID); err != nil {
 			return err
+		}
+		if !utf8.ValidString(appID) {
+			return errors.New("justap: WithAppID: the app id is not valid UTF-8")
 		}
 		c.appID = appID
 		return nil
@@ -199,10 +211,12 @@ func WithMaxRetries(n int) Option {
 
 // WithRetryBackoff sets the backoff between attempts: a random wait
 // between 0 and base·2^(retry-1), capped at max (defaults 500ms and 8s).
+// It requires 0 < base <= max <= MaxRetryBackoff.
 func WithRetryBackoff(base, max time.Duration) Option {
 	return func(c *config) error {
-		if base <= 0 || max < base {
-			return fmt.Errorf("justap: WithRetryBackoff: want 0 < base <= max, got %v and %v", base, max)
+		if base <= 0 || max < base || max > MaxRetryBackoff {
+			return fmt.Errorf("justap: WithRetryBackoff: want 0 < base <= max <= %v, got %v and %v",
+				MaxRetryBackoff, base, max)
 		}
 		c.retryBaseDelay, c.retryMaxDelay = base, max
 		return nil
@@ -488,11 +502,13 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	start := time.Now()
 	defer func() { res.duration = time.Since(start) }()
 	// A gateway may echo the key back ("unknown key sk_live_…"); it goes
-	// no further, into an error or a log record.
+	// no further, into an error or a log record. The server's text is
+	// bounded only after the key is gone, so the cut keeps none of it.
 	defer func() {
 		key := cfg.apiKey()
-		res.requestID = redactText(res.requestID, key)
+		res.requestID = clipText(redactText(res.requestID, key), maxServerText)
 		res.err.redact(key)
+		res.err.clip()
 	}()
 
 	actx := ctx
@@ -543,13 +559,25 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	if err == nil && int64(len(data)) > limit {
 		data, err = data[:limit], errTooLarge
 	}
+	// Every error below is built from the body with the API key replaced
+	// before anything cuts it, so no cut can keep a part of it.
 	if err != nil {
-		e := newResponseError(resp, data)
+		safe, _ := redactBody(data, cfg.apiKey(), true)
+		e := newResponseError(resp, safe)
 		e.Err = err
 		if errors.Is(err, errTooLarge) {
 			e.class = ErrMalformedResponse
 			e.Message = "the response body is larger than the limit (see WithMaxResponseBytes)"
 			// An error status still says what happened and whether to retry.
+			res.retry, res.retryAfter = retryableStatus(resp)
+		} else if corruptEncoding(err) {
+			// The bytes arrived but cannot be read: sending again brings the
+			// same bytes, so only an error status says whether to retry.
+			e.class = ErrMalformedResponse
+			e.Message = "the response body's content encoding (" + resp.Header.Get("Content-Encoding") + ") is corrupt"
+			if resp.Uncompressed {
+				e.Message = "the response body's gzip encoding is corrupt"
+			}
 			res.retry, res.retryAfter = retryableStatus(resp)
 		} else {
 			e.class = ErrNoResponse
@@ -561,7 +589,8 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		res.err = newResponseError(resp, data)
+		safe, _ := redactBody(data, cfg.apiKey(), false)
+		res.err = newResponseError(resp, safe)
 		res.retry, res.retryAfter = retryableStatus(resp)
 		return res
 	}
@@ -573,11 +602,65 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		if err == nil {
 			return res
 		}
-		res.err = malformed(resp, data, err)
+		safe, _ := redactBody(data, cfg.apiKey(), false)
+		res.err = malformed(resp, safe, err)
 	} else {
-		res.err = malformed(resp, data, err)
+		safe, hadKey := redactBody(data, cfg.apiKey(), false)
+		if hadKey {
+			// A decoding error may quote the body, cut short, and so a part
+			// of the key; take the error of the redacted body instead.
+			if err2 := json.Unmarshal(safe, out); err2 != nil {
+				err = err2
+			} else {
+				err = errors.New("the response body does not decode as the API's JSON")
+			}
+		}
+		res.err = malformed(resp, safe, err)
 	}
 	return res
+}
+
+// redactBody returns body with every occurrence of key replaced, and
+// whether there was one; body itself when there was none. When the body
+// was cut short (cut), a partial key at its end is dropped too. Redacting
+// the whole body first means no later cut (of Error.Body, of a decoding
+// error's quote) can keep a part of the key.
+func redactBody(body []byte, key string, cut bool) ([]byte, bool) {
+	if key == "" {
+		return body, false
+	}
+	had := bytes.Contains(body, []byte(key))
+	if had {
+		body = bytes.ReplaceAll(body, []byte(key), []byte(redacted))
+	}
+	if cut {
+		if n := partialKeySuffix(body, key); n > 0 {
+			body = slices.Clone(body[:len(body)-n])
+			had = true
+		}
+	}
+	return body, had
+}
+
+// partialKeySuffix returns the length of the longest end of b that is a
+// beginning of key, shorter than key: what is left of a key cut short.
+func partialKeySuffix(b []byte, key string) int {
+	for n := min(len(b), len(key)-1); n > 0; n-- {
+		if string(b[len(b)-n:]) == key[:n] {
+			return n
+		}
+	}
+	return 0
+}
+
+// corruptEncoding reports whether reading a body failed because its
+// content encoding (gzip, which the transport undoes) is corrupt, rather
+// than because the connection broke.
+func corruptEncoding(err error) bool {
+	var corrupt flate.CorruptInputError
+	var internal flate.InternalError
+	return errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) ||
+		errors.As(err, &corrupt) || errors.As(err, &internal)
 }
 
 // retryableStatus reports whether a response's status is worth another
@@ -645,22 +728,25 @@ func permanentTransportError(err error) string {
 }
 
 // parseRetryAfter reads a Retry-After header: delay seconds or an HTTP
-// date. It returns -1 when there is none or it cannot be read.
+// date, as a wait from now of at most MaxRetryBackoff (a date in the past
+// is no wait). It returns -1 when there is none or it cannot be read.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return -1
 	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// ParseInt returns MaxInt64 (or MinInt64) on overflow.
 		if s < 0 {
 			return -1
 		}
-		if s > int64(24*time.Hour/time.Second) {
-			s = int64(24 * time.Hour / time.Second)
+		if s > int64(MaxRetryBackoff/time.Second) {
+			return MaxRetryBackoff
 		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
+		// Sub saturates rather than overflowing for a date far away.
+		return min(max(t.Sub(now), 0), MaxRetryBackoff)
 	}
 	return -1
 }
@@ -674,11 +760,16 @@ func (cfg *config) backoff(attempts int, retryAfter time.Duration) (time.Duratio
 	// base·2^(attempts-1), unless that reaches the cap (checked without
 	// shifting base so far that it overflows).
 	ceiling := cfg.retryMaxDelay
-	if shift := attempts - 1; shift < 63 && cfg.retryBaseDelay <= ceiling>>shift {
+	if shift := max(attempts, 1) - 1; shift < 63 && cfg.retryBaseDelay <= ceiling>>shift {
 		ceiling = cfg.retryBaseDelay << shift
 	}
-	// Full jitter: a uniform wait in [0, ceiling].
-	return rand.N(ceiling + 1), true
+	// Full jitter: a uniform wait in [0, ceiling]. The options keep the
+	// ceiling far below math.MaxInt64; the guards keep rand.N's argument
+	// positive whatever the configuration.
+	if ceiling <= 0 {
+		return 0, true
+	}
+	return rand.N(min(ceiling, math.MaxInt64-1) + 1), true
 }
 
 // sleep waits for d, or until ctx is done.
@@ -720,7 +811,7 @@ func (c *Client) log(ctx context.Context, cfg *config, method, path string, atte
 		case e.Is(ErrMalformedResponse):
 			msg = ErrMalformedResponse.Error()
 		case e.Err != nil && (e.StatusCode == 0 || e.class == ErrNoResponse):
-			msg = e.Err.Error() // the transport's error
+			msg = clipText(e.Err.Error(), maxServerText) // the transport's error, which may quote the server
 		case e.StatusCode == 0:
 			msg = e.Message
 		}
@@ -748,5 +839,5 @@ func checkID(field, id string) error {
 	case ".", "..":
 		return invalid(field, "must be an id, not a path segment like "+strconv.Quote(id))
 	}
-	return nil
+	return checkUTF8("", field, id)
 }

@@ -22,15 +22,22 @@
 // reads that text digit by digit, never through a float, so ¥131072.01 is
 // sent as 131072.01 and not 131072.02. Every amount is yuan on the wire,
 // refund amounts included (Justap's spec prose says fen for refunds, but
-// its own plugins and webhooks use yuan).
+// its own plugins and webhooks use yuan). A response amount carrying a
+// float's rounding noise (19.989999771118164) is read as the fen it
+// rounds from; see Amount.
 //
 // # Validation
 //
 // Every method checks its input before sending anything: a missing required
 // field, an amount that is not positive, an unknown channel, a merchant id
 // over 32 characters, a refund description over 255 characters, an empty id
-// or a page size outside 1–100 is returned as a *ValidationError naming the
-// field. Parameters are never modified.
+// or a page size outside 1–100, a currency other than CNY, a notify or
+// callback URL that is not absolute http(s), a TTL over 366 days, a
+// channel's missing input (the payer's openid for WechatpayJSAPI and
+// WechatpayLite, the scanned auth code for AlipayScan and WechatpayScan),
+// an extra that is not a JSON object, or text that is not valid UTF-8 is
+// returned as a *ValidationError naming the field. These are the rules the
+// justaptest fake enforces too. Parameters are never modified.
 //
 // # App ids
 //
@@ -76,7 +83,9 @@
 // To walk every page, range over [ChargesService.All] or [RefundsService.All]:
 // they page by these cursors for you, one page in memory at a time, and
 // fetch a page only when the loop reaches it. Limit stays the page size;
-// Take stops a walk after a number of items without fetching further.
+// Take stops a walk after a number of items without fetching further. A
+// page larger than asked for, or pages that cycle back to a cursor already
+// used, end the walk with ErrMalformedResponse instead of looping.
 //
 // # Wire formats
 //

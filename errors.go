@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Categories of failure, for errors.Is. An *Error matches each category
@@ -64,13 +65,17 @@ type Error struct {
 	// error_code that is not a number), when it gave one.
 	Reason string
 	// Message is the server's message, or a description of what went wrong
-	// when the server gave none.
+	// when the server gave none. The server's text in Message, Reason and
+	// RequestID is kept up to 512 bytes; a longer one is cut and ends in
+	// "…[cut]".
 	Message string
 	// RequestID is the response's request id header, for Justap support.
 	RequestID string
 	// Attempts is how many times the request was sent.
 	Attempts int
-	// Body is the start of the response body (at most 4 KiB), as received.
+	// Body is the start of the response body (at most 4 KiB), as
+	// received but for the API key, replaced by "[redacted]" wherever the
+	// server echoed it.
 	Body []byte
 	// Err is the underlying cause when there is one: a transport error, the
 	// context's error, or a decoding error.
@@ -120,7 +125,8 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil && (e.Message == "" || !strings.Contains(e.Message, e.Err.Error())) {
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		// A transport error may quote what the server sent, at any length.
+		b.WriteString(clipText(e.Err.Error(), maxServerText))
 	}
 	if e.Attempts > 1 {
 		b.WriteString(" (after ")
@@ -187,6 +193,37 @@ func (e *Error) redact(key string) {
 		// A decoding error quoting the body; its text is all that is kept.
 		e.Err = errors.New(redactText(e.Err.Error(), key))
 	}
+}
+
+// maxServerText bounds each piece of text a server chose (a message, a
+// reason, a request id) kept on an Error or written to a log record.
+const maxServerText = 512
+
+// cutMark ends text that was cut to maxServerText.
+const cutMark = "…[cut]"
+
+// clip bounds the server's text kept on e. Call it after redact: cutting
+// first could keep a part of the key that redact would no longer see.
+func (e *Error) clip() {
+	if e == nil {
+		return
+	}
+	e.Message = clipText(e.Message, maxServerText)
+	e.Reason = clipText(e.Reason, maxServerText)
+	e.RequestID = clipText(e.RequestID, maxServerText)
+}
+
+// clipText cuts s to at most n bytes, at a character boundary, and marks
+// the cut.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len(cutMark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + cutMark
 }
 
 func redactText(s, key string) string {

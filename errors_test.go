@@ -3,9 +3,11 @@ package justap_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/justap-go/justap"
 )
@@ -169,5 +171,61 @@ func TestErrorHintByMethod(t *testing.T) {
 				t.Errorf("%s %s (status %d): %q says nothing of retrying", tt.method, tt.path, status, msg)
 			}
 		}
+	}
+}
+
+// TestServerTextBounded: the server's message, reason and request id are
+// kept up to 512 bytes each, marked as cut, in the error and in the log
+// record; a 1 MiB message no longer makes a 1 MiB err.Error().
+func TestServerTextBounded(t *testing.T) {
+	huge := strings.Repeat("m", 1<<20)
+	hugeID := strings.Repeat("退", 20000) // 60,000 bytes, cut on a character boundary
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		header string
+	}{
+		{"google.rpc.Status message", 400, `{"code":3,"message":"` + huge + `"}`, ""},
+		{"error_message and error_reason", 409, `{"error_code":"` + huge + `","error_message":"` + huge + `"}`, ""},
+		{"request id", 503, `{"code":14,"message":"later"}`, hugeID},
+		{"request id of a malformed 200", 200, `{"object":"Charge"}`, hugeID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{level: slog.LevelDebug}
+			c, mux, _ := setup(t, justap.WithLogger(slog.New(rec)))
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				if tt.header != "" {
+					w.Header().Set("X-Request-Id", tt.header)
+				}
+				writeJSON(w, tt.status, tt.body)
+			})
+			_, err := c.Charges.Get(context.Background(), "ch_1")
+			var e *justap.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %v, want a *justap.Error", err)
+			}
+			for what, s := range map[string]string{"Message": e.Message, "Reason": e.Reason, "RequestID": e.RequestID} {
+				if len(s) > 512 || !utf8.ValidString(s) {
+					t.Errorf("%s is %d bytes (valid UTF-8: %v), want at most 512", what, len(s), utf8.ValidString(s))
+				}
+				if len(s) > 400 && !strings.HasSuffix(s, "…[cut]") {
+					t.Errorf("%s does not say it was cut: …%s", what, s[len(s)-20:])
+				}
+			}
+			if n := len(err.Error()); n > 2<<10 {
+				t.Errorf("err.Error() is %d bytes, want at most 2 KiB", n)
+			}
+			recs := rec.records()
+			if len(recs) != 1 {
+				t.Fatalf("%d log records, want 1", len(recs))
+			}
+			size := 0
+			recs[0].Attrs(func(a slog.Attr) bool { size += len(a.Key) + len(a.Value.String()); return true })
+			if size > 1<<10 {
+				t.Errorf("the log record is %d bytes, want at most 1 KiB", size)
+			}
+		})
 	}
 }

@@ -265,10 +265,20 @@ func ExampleAmount() {
 
 	var back justap.Amount
 	_ = json.Unmarshal([]byte(`"0.10"`), &back)
-	fmt.Println(int64(back), back+justap.Yuan(1))
+	fmt.Println(int64(back))
 	// Output:
 	// 131072.01 131072.01
-	// 10 1.10
+	// 10
+}
+
+func ExampleYuan() {
+	a, err := justap.Yuan(12)
+	fmt.Println(int64(a), a, err)
+	_, err = justap.Yuan(1 << 62) // more fen than an int64 holds: refused, never wrapped
+	fmt.Println(err != nil)
+	// Output:
+	// 1200 12.00 <nil>
+	// true
 }
 
 func ExampleParseAmount() {

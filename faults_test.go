@@ -2,6 +2,7 @@ package justap_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -1010,4 +1011,65 @@ func newFakeState(t *testing.T, c *justap.Client, srv *justaptest.Server) *fakeS
 		t.Fatal(err)
 	}
 	return &fakeState{paid: paid, unpaid: unpaid, refund: refund}
+}
+
+// TestCorruptGzip: a body whose gzip encoding is corrupt arrived whole but
+// cannot be read. It is ErrMalformedResponse, not "no response", and a 200
+// is not retried as a transport failure would be; an error status still
+// decides the retry.
+func TestCorruptGzip(t *testing.T) {
+	var good bytes.Buffer
+	zw := gzip.NewWriter(&good)
+	zw.Write([]byte(faultChargeBody))
+	zw.Close()
+	valid := good.Bytes()
+	badChecksum := bytes.Clone(valid)
+	badChecksum[len(badChecksum)-8] ^= 0xff // the CRC-32 of the trailer
+	badData := bytes.Clone(valid)
+	badData[10] = 0xff // the first deflate block header: a reserved block type
+	tests := []struct {
+		name         string
+		status       int
+		body         []byte
+		wantAttempts int
+	}{
+		{"not gzip at all", 200, []byte(faultChargeBody), 1},
+		{"bad checksum", 200, badChecksum, 1},
+		{"corrupt deflate data", 200, badData, 1},
+		{"not gzip, on a 503", 503, []byte(`{"code":14}`), 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mux, _ := setup(t, justap.WithMaxRetries(2), faultBackoff)
+			var calls atomic.Int32
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Encoding", "gzip")
+				w.WriteHeader(tt.status)
+				w.Write(tt.body)
+			})
+			ch, err := c.Charges.Get(context.Background(), "ch_1")
+			var e *justap.Error
+			if ch != nil || !errors.As(err, &e) {
+				t.Fatalf("Get = %v, %v; want a *justap.Error", ch, err)
+			}
+			if !errors.Is(err, justap.ErrMalformedResponse) || errors.Is(err, justap.ErrNoResponse) {
+				t.Errorf("err = %v; want ErrMalformedResponse and not ErrNoResponse", err)
+			}
+			if e.StatusCode != tt.status || e.Attempts != tt.wantAttempts || int(calls.Load()) != tt.wantAttempts {
+				t.Errorf("status %d after %d attempts (%d requests); want %d after %d",
+					e.StatusCode, e.Attempts, calls.Load(), tt.status, tt.wantAttempts)
+			}
+		})
+	}
+	// The control: the same body, well encoded, is read.
+	c, mux, _ := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(valid)
+	})
+	if ch, err := c.Charges.Get(context.Background(), "ch_1"); err != nil || ch.ID != "ch_1" {
+		t.Fatalf("Get of a valid gzip body = %v, %v", ch, err)
+	}
 }

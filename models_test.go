@@ -2,6 +2,7 @@ package justap_test
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -80,8 +81,25 @@ func TestAmountEncode(t *testing.T) {
 			t.Errorf("ParseAmount(%s) = %d, %v; want %d", tt.want, int64(back), err, int64(tt.in))
 		}
 	}
-	if justap.Yuan(12) != 1200 {
-		t.Errorf("Yuan(12) = %d", int64(justap.Yuan(12)))
+	if a, err := justap.Yuan(12); a != 1200 || err != nil {
+		t.Errorf("Yuan(12) = %d, %v", int64(a), err)
+	}
+}
+
+// TestYuanNeverWraps: Yuan refuses every count of yuan whose fen do not fit
+// in an int64, rather than wrapping (Yuan(184467440737095517) was 84 fen).
+func TestYuanNeverWraps(t *testing.T) {
+	const most = math.MaxInt64 / 100
+	for _, y := range []int64{0, 1, -1, most, -most, math.MinInt64 / 100} {
+		a, err := justap.Yuan(y)
+		if err != nil || int64(a) != y*100 {
+			t.Errorf("Yuan(%d) = %d, %v; want %d", y, int64(a), err, y*100)
+		}
+	}
+	for _, y := range []int64{most + 1, -most - 1, 184467440737095517, math.MaxInt64, math.MinInt64} {
+		if a, err := justap.Yuan(y); err == nil || a != 0 {
+			t.Errorf("Yuan(%d) = %d, %v; want 0 and an error", y, int64(a), err)
+		}
 	}
 }
 

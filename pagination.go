@@ -2,9 +2,13 @@ package justap
 
 import (
 	"context"
+	"crypto/sha256"
 	"iter"
 	"net/http"
 	"slices"
+	"strconv"
+
+	"github.com/justap-go/justap/internal/rules"
 )
 
 // All walks every charge that params select, across as many pages as it
@@ -45,8 +49,9 @@ import (
 // *ValidationError before anything is sent; a failed page is yielded as
 // the *Error of its List call after every charge of the pages before it;
 // a page that cannot be walked (has_more with no charges, a null charge,
-// no id on the last charge to page from, or a page ending at the cursor it
-// was asked to move past) is yielded as an *Error matching
+// no id on the last charge to page from, more charges than the page size,
+// or a page ending at a cursor this walk has already paged from, as when
+// pages cycle a→b→a) is yielded as an *Error matching
 // ErrMalformedResponse, rather than walked for ever. Each
 // error is yielded once, as the last element, with a nil charge.
 func (s *ChargesService) All(ctx context.Context, params *ChargeListParams, opts ...Option) iter.Seq2[*Charge, error] {
@@ -183,6 +188,11 @@ func walk[T any](ctx context.Context, w walker[T]) iter.Seq2[*T, error] {
 		if backward {
 			cursor = w.endingBefore
 		}
+		// The cursors this walk has paged from, to refuse pages that cycle
+		// (a→b→a): one 16-byte digest per page requested, whatever the
+		// length of the ids, so memory grows with the requests made, never
+		// with what a page holds.
+		seen := map[cursorDigest]struct{}{digest(cursor): {}}
 		for {
 			var (
 				items []*T
@@ -204,11 +214,12 @@ func walk[T any](ctx context.Context, w walker[T]) iter.Seq2[*T, error] {
 				// one order, and the last item yielded is the next cursor.
 				slices.Reverse(items)
 			}
-			next, err := w.check(items, more, cursor, backward)
+			next, err := w.check(items, more, cursor, backward, seen)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
+			seen[digest(next)] = struct{}{}
 			for _, it := range items {
 				if !yield(it, nil) {
 					return
@@ -222,10 +233,21 @@ func walk[T any](ctx context.Context, w walker[T]) iter.Seq2[*T, error] {
 	}
 }
 
+// cursorDigest identifies a cursor in the set of a walk's cursors: the
+// first 16 bytes of its SHA-256, so that no two ids a server picks can
+// collide in practice, and a long id costs no more than a short one.
+type cursorDigest [16]byte
+
+func digest(cursor string) cursorDigest {
+	sum := sha256.Sum256([]byte(cursor))
+	return cursorDigest(sum[:16])
+}
+
 // check vets a page, in yield order, before any of its items is yielded,
 // and returns the cursor of the next page. It refuses the pages a server
-// could send to make the walk endless or to make it yield nil items.
-func (w *walker[T]) check(items []*T, more bool, cursor string, backward bool) (string, error) {
+// could send to make the walk endless or to make it yield nil items: seen
+// holds the cursors this walk has paged from.
+func (w *walker[T]) check(items []*T, more bool, cursor string, backward bool, seen map[cursorDigest]struct{}) (string, error) {
 	param, dir := "starting_after", "after"
 	if backward {
 		param, dir = "ending_before", "before"
@@ -254,7 +276,32 @@ func (w *walker[T]) check(items []*T, more bool, cursor string, backward bool) (
 	case more && next == "":
 		return "", w.malformed("a page" + at + " says has_more but its last " + w.kind + " has no id to page from")
 	}
+	if _, dup := seen[digest(next)]; dup && next != "" {
+		return "", w.malformed("the page " + dir + " " + w.kind + " " + cursor + " ends with " + w.kind + " " + next +
+			", which this walk has already paged from, so the pages cycle; the walk stopped rather than loop for ever")
+	}
 	return next, nil
+}
+
+// checkPageSize refuses a page holding more items than the page size asked
+// for, or than the largest page the API serves when none was asked for:
+// such a page is not what was requested, and its size is the server's
+// choice alone.
+func checkPageSize(path, kind string, n, limit int) error {
+	if limit == 0 {
+		limit = rules.MaxListLimit
+	}
+	if n <= limit {
+		return nil
+	}
+	return &Error{
+		Method:     http.MethodGet,
+		Path:       path,
+		StatusCode: http.StatusOK,
+		Message: "the page holds " + strconv.Itoa(n) + " " + kind + "s, more than the page size of " +
+			strconv.Itoa(limit) + "; it was refused as not the page asked for",
+		class: ErrMalformedResponse,
+	}
 }
 
 // malformed is the error of a page that was received but cannot be walked.

@@ -340,6 +340,48 @@ func TestChargesAllHostileServer(t *testing.T) {
 			wantMsg: "the cursor does not advance",
 		},
 		{
+			name: "pages cycle a→b→a",
+			pages: []scriptedPage{
+				{q(), 0, chargePage(true, "ch_3", "ch_2")},
+				{q("starting_after", "ch_2"), 0, chargePage(true, "ch_1")},
+				{q("starting_after", "ch_1"), 0, chargePage(true, "ch_3", "ch_2")}, // back to the first page
+			},
+			wantIDs: []string{"ch_3", "ch_2", "ch_1"},
+			wantMsg: "already paged from",
+		},
+		{
+			name:   "pages cycle back to the caller's cursor",
+			params: &justap.ChargeListParams{StartingAfter: "ch_9", Limit: 1},
+			pages: []scriptedPage{
+				{q("limit", "1", "starting_after", "ch_9"), 0, chargePage(true, "ch_8")},
+				{q("limit", "1", "starting_after", "ch_8"), 0, chargePage(true, "ch_7")},
+				{q("limit", "1", "starting_after", "ch_7"), 0, chargePage(true, "ch_9")},
+			},
+			wantIDs: []string{"ch_8", "ch_7"},
+			wantMsg: "already paged from",
+		},
+		{
+			name:   "pages cycle, ending_before",
+			params: &justap.ChargeListParams{EndingBefore: "ch_1"},
+			pages: []scriptedPage{
+				{q("ending_before", "ch_1"), 0, chargePage(true, "ch_3", "ch_2")},
+				{q("ending_before", "ch_3"), 0, chargePage(true, "ch_4")},
+				{q("ending_before", "ch_4"), 0, chargePage(true, "ch_3")},
+			},
+			wantIDs: []string{"ch_2", "ch_3", "ch_4"},
+			wantMsg: "already paged from",
+		},
+		{
+			name:   "a page larger than the limit",
+			params: &justap.ChargeListParams{Limit: 2},
+			pages: []scriptedPage{
+				{q("limit", "2"), 0, chargePage(true, "ch_9", "ch_8")},
+				{q("limit", "2", "starting_after", "ch_8"), 0, chargePage(true, "ch_7", "ch_6", "ch_5")},
+			},
+			wantIDs: []string{"ch_9", "ch_8"},
+			wantMsg: "more than the page size of 2",
+		},
+		{
 			name: "last item without an id",
 			pages: []scriptedPage{
 				{q(), 0, chargePage(true, "ch_3", "")},
@@ -849,5 +891,51 @@ func TestChargesAllReleasesPages(t *testing.T) {
 	}
 	if i != 30 || len(first) != 10 {
 		t.Fatalf("walked %d charges", i)
+	}
+}
+
+// TestListRefusesOversizedPages: a page holding more items than the limit
+// asked for (or than 100, the largest page, when none was) is malformed.
+func TestListRefusesOversizedPages(t *testing.T) {
+	ids := func(prefix string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = prefix + strconv.Itoa(i)
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		limit int
+		n     int
+		ok    bool
+	}{
+		{"limit 10, 10 items", 10, 10, true},
+		{"limit 10, 11 items", 10, 11, false},
+		{"limit 1, 2 items", 1, 2, false},
+		{"no limit, 100 items", 0, 100, true},
+		{"no limit, 101 items", 0, 101, false},
+		{"limit 10, 1000 items", 10, 1000, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mux, _ := setup(t)
+			mux.HandleFunc("GET /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusOK, chargePage(false, ids("ch_", tt.n)...))
+			})
+			mux.HandleFunc("GET /transaction/v1/charges/ch_1/refunds", func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusOK, refundPage(false, ids("re_", tt.n)...))
+			})
+			_, errC := c.Charges.List(context.Background(), &justap.ChargeListParams{Limit: tt.limit})
+			_, errR := c.Refunds.List(context.Background(), "ch_1", &justap.RefundListParams{Limit: tt.limit})
+			for what, err := range map[string]error{"charges": errC, "refunds": errR} {
+				if tt.ok && err != nil {
+					t.Errorf("%s: %v, want the page", what, err)
+				}
+				if !tt.ok && !errors.Is(err, justap.ErrMalformedResponse) {
+					t.Errorf("%s: err = %v, want ErrMalformedResponse", what, err)
+				}
+			}
+		})
 	}
 }

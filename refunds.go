@@ -7,10 +7,9 @@ import (
 	"net/url"
 	"strconv"
 	"unicode/utf8"
-)
 
-// maxRefundDescription is the longest refund description, in characters.
-const maxRefundDescription = 255
+	"github.com/justap-go/justap/internal/rules"
+)
 
 // RefundCreateParams describes a refund of a paid charge.
 //
@@ -22,7 +21,7 @@ type RefundCreateParams struct {
 	AppID    string
 	ChargeID string
 	// MerchantRefundID is the merchant's own refund number, unique, at most
-	// 32 characters. It is the idempotency key of the refund: reuse the same
+	// 32 characters of UTF-8. It is the idempotency key of the refund: reuse the same
 	// id when retrying, and a retry can never refund twice.
 	MerchantRefundID string
 	// Description says why, at most 255 characters. Required.
@@ -36,7 +35,7 @@ type RefundCreateParams struct {
 	Metadata         map[string]string
 	NotifyURL        string // where Justap posts this refund's events
 	NotificationArea string // country code of the notification area, default "CN"
-	// Extra is the channel's refund input, sent as given.
+	// Extra is the channel's refund input, sent as given: a JSON object.
 	Extra json.RawMessage
 }
 
@@ -71,11 +70,22 @@ func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
 	if err := checkMerchantID(t+"MerchantRefundID", p.MerchantRefundID); err != nil {
 		return nil, err
 	}
+	if err := checkUTF8(t, "AppID", appID, "ChargeID", p.ChargeID, "Description", p.Description,
+		"NotificationArea", p.NotificationArea); err != nil {
+		return nil, err
+	}
 	switch n := utf8.RuneCountInString(p.Description); {
 	case n == 0:
 		return nil, invalid(t+"Description", "is required")
-	case n > maxRefundDescription:
-		return nil, invalid(t+"Description", "is "+strconv.Itoa(n)+" characters long; at most 255 are allowed")
+	case n > rules.MaxRefundDescriptionLen:
+		return nil, invalid(t+"Description", "is "+strconv.Itoa(n)+" characters long; at most "+
+			strconv.Itoa(rules.MaxRefundDescriptionLen)+" are allowed")
+	}
+	if err := rules.CheckURL(p.NotifyURL); err != nil {
+		return nil, invalid(t+"NotifyURL", err.Error())
+	}
+	if err := checkMetadata(t+"Metadata", p.Metadata); err != nil {
+		return nil, err
 	}
 	var amount *refundMoney
 	switch {
@@ -89,8 +99,8 @@ func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
 		m := refundMoney(p.Amount)
 		amount = &m
 	}
-	if len(p.Extra) > 0 && !json.Valid(p.Extra) {
-		return nil, invalid(t+"Extra", "is not valid JSON")
+	if err := rules.CheckExtraObject(p.Extra); err != nil {
+		return nil, invalid(t+"Extra", err.Error())
 	}
 	return &refundCreateBody{
 		AppID:            appID,
@@ -169,6 +179,10 @@ func (p *RefundListParams) query(appID string) (url.Values, error) {
 	if err := checkLimit("RefundListParams.Limit", p.Limit); err != nil {
 		return nil, err
 	}
+	if err := checkUTF8("RefundListParams.", "AppID", appID, "StartingAfter", p.StartingAfter,
+		"EndingBefore", p.EndingBefore); err != nil {
+		return nil, err
+	}
 	q := appQuery(appID)
 	if q == nil {
 		q = url.Values{}
@@ -178,6 +192,8 @@ func (p *RefundListParams) query(appID string) (url.Values, error) {
 }
 
 // List returns one page of a charge's refunds. To walk every page, use All.
+// A page of more refunds than Limit (or than 100 when Limit is 0) is
+// refused as ErrMalformedResponse.
 func (s *RefundsService) List(ctx context.Context, chargeID string, params *RefundListParams, opts ...Option) (*RefundList, error) {
 	if err := checkID("chargeID", chargeID); err != nil {
 		return nil, err
@@ -192,6 +208,13 @@ func (s *RefundsService) List(ctx context.Context, chargeID string, params *Refu
 	}
 	var l refundListWire
 	if err := s.client.do(ctx, cfg, request{method: http.MethodGet, path: refundsPath(chargeID), query: q}, &l); err != nil {
+		return nil, err
+	}
+	limit := 0
+	if params != nil {
+		limit = params.Limit
+	}
+	if err := checkPageSize("/"+refundsPath(chargeID), "refund", len(l.Data), limit); err != nil {
 		return nil, err
 	}
 	return l.list(), nil

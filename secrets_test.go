@@ -383,3 +383,85 @@ func TestNoLoggerNoLogs(t *testing.T) {
 		t.Errorf("logged without a logger:\n%s", s)
 	}
 }
+
+// TestKeyRedactedBeforeEveryCut: text is cut in several places (a decoding
+// error quotes 40 bytes, Error.Body keeps 4 KiB, the body read stops at
+// WithMaxResponseBytes, the server's message and request id are bounded).
+// A long key the server echoes across any of those cuts leaves no part of
+// itself in an error, its formatted forms, or a log record.
+func TestKeyRedactedBeforeEveryCut(t *testing.T) {
+	const longKey = "sk_live_" + "Q7mV2xK9pL4wR8tN3bH6cJ1dF5gZ0sYaEeUu" // 44 characters
+	pad := func(n int) string { return strings.Repeat("p", n) }
+	tests := []struct {
+		name    string
+		opts    []justap.Option
+		status  int
+		header  string // X-Request-Id
+		body    string
+		refunds bool // call Refunds.Get rather than Charges.Get
+	}{
+		{name: "key as a charge amount (quoted 40 bytes)", status: 200,
+			body: `{"object":"Charge","data":{"charge_id":"ch_1","amount":"` + longKey + `"}}`},
+		{name: "key as a bare amount", status: 200,
+			body: `{"object":"Charge","data":{"charge_id":"ch_1","amount":` + longKey + `}}`},
+		{name: "key as a refund amount", status: 200, refunds: true,
+			body: `{"object":"Refund","data":{"refund_id":"re_1","amount":"` + longKey + `"}}`},
+		{name: "key as a time", status: 200,
+			body: `{"object":"Charge","data":{"charge_id":"ch_1","created_at":"` + longKey + `"}}`},
+		{name: "key as a count of seconds", status: 200,
+			body: `{"object":"Charge","data":{"charge_id":"ch_1","ttl":"` + longKey + `"}}`},
+		{name: "key crossing the 4 KiB cut of Body", status: 400,
+			body: `{"message":"x","pad":"` + pad(4096-len(`{"message":"x","pad":"`)-10) + longKey + `"}`},
+		{name: "key crossing the 4 KiB cut of a 200's Body", status: 200,
+			body: `{"object":"Charge","data":null,"pad":"` + pad(4096-len(`{"object":"Charge","data":null,"pad":"`)-20) + longKey + `"}`},
+		{name: "key crossing the response limit", status: 500, opts: []justap.Option{justap.WithMaxResponseBytes(1000)},
+			body: `{"message":"` + pad(1000-len(`{"message":"`)-15) + longKey + `"}`},
+		{name: "key crossing the response limit of a 200", status: 200, opts: []justap.Option{justap.WithMaxResponseBytes(1000)},
+			body: `{"object":"Charge","data":{"description":"` + pad(1000-len(`{"object":"Charge","data":{"description":"`)-30) + longKey + `"}}`},
+		{name: "key crossing the cut of the message", status: 400,
+			body: `{"code":3,"message":"` + pad(500) + longKey + `"}`},
+		{name: "key crossing the cut of the reason", status: 400,
+			body: `{"error_code":"` + pad(505) + longKey + `"}`},
+		{name: "key crossing the cut of the request id", status: 503, header: pad(490) + longKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs syncBuffer
+			logger := slog.New(fanout{slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+				slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
+			mux := http.NewServeMux()
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				if tt.header != "" {
+					w.Header().Set("X-Request-Id", tt.header)
+				}
+				writeJSON(w, tt.status, tt.body)
+			})
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			c, err := justap.NewClient(longKey, append([]justap.Option{justap.WithBaseURL(srv.URL),
+				justap.WithAppID(testAppID), justap.WithMaxRetries(0), justap.WithLogger(logger)}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.refunds {
+				_, err = c.Refunds.Get(context.Background(), "ch_1", "re_1")
+			} else {
+				_, err = c.Charges.Get(context.Background(), "ch_1")
+			}
+			var e *justap.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %v, want a *justap.Error", err)
+			}
+			l := &leakCheck{t: t, key: longKey}
+			l.addFormatted("the error", err)
+			l.add("Message", e.Message+" ")
+			l.add("Reason", e.Reason+" ")
+			l.add("RequestID", e.RequestID+" ")
+			l.add("Body", string(e.Body)+" ")
+			if e.Err != nil {
+				l.add("Err", e.Err.Error())
+			}
+			l.add("logs", logs.String())
+		})
+	}
+}

@@ -162,7 +162,7 @@ func routeAllSigned(t testing.TB, mux *http.ServeMux, vh *verifying) {
 	mux.HandleFunc("POST /transaction/v1/charges", vh.wrap(t, answer("POST", nil, sigChargeBody, sigChargeJSON)))
 	mux.HandleFunc("GET /transaction/v1/charges", vh.wrap(t, answer("GET", app, "", sigChargeListJSON)))
 	mux.HandleFunc("GET /transaction/v1/charges/{id}", vh.wrap(t, answer("GET", app, "", sigChargeJSON)))
-	mux.HandleFunc("POST /transaction/v1/charges/{id}/reverse", vh.wrap(t, answer("POST", app, "", sigChargeJSON)))
+	mux.HandleFunc("POST /transaction/v1/charges/{id}/reverse", vh.wrap(t, answer("POST", nil, "", sigChargeJSON)))
 	mux.HandleFunc("POST /transaction/v1/refunds", vh.wrap(t, answer("POST", nil, sigRefundBody, sigRefundJSON)))
 	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds", vh.wrap(t, answer("GET", app, "", sigRefundListJSON)))
 	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds/{rid}", vh.wrap(t, answer("GET", app, "", sigRefundJSON)))

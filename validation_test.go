@@ -3,6 +3,7 @@ package justap_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -63,6 +64,11 @@ func TestValidation(t *testing.T) {
 		{"extra raw not an object", charge(func(p *justap.ChargeCreateParams) {
 			p.Extra = &justap.ChargeExtra{Raw: []byte(`[1]`)}
 		}), "ChargeCreateParams.Extra.Raw"},
+		// A GBK order number ("订单1" in GBK) would be altered on the wire.
+		{"merchant trade id in GBK", charge(func(p *justap.ChargeCreateParams) { p.MerchantTradeID = "\xb6\xa9\xb5\xa51" }), "ChargeCreateParams.MerchantTradeID"},
+		{"subject not UTF-8", charge(func(p *justap.ChargeCreateParams) { p.Subject = "T\xff" }), "ChargeCreateParams.Subject"},
+		{"app id not UTF-8", charge(func(p *justap.ChargeCreateParams) { p.AppID = "app\xff" }), "ChargeCreateParams.AppID"},
+		{"metadata not UTF-8", charge(func(p *justap.ChargeCreateParams) { p.Metadata = map[string]string{"k": "\xc0"} }), "ChargeCreateParams.Metadata"},
 
 		{"nil refund params", func(c *justap.Client) error { _, err := c.Refunds.Create(ctx, nil); return err }, "RefundCreateParams"},
 		{"refund without charge", refund(func(p *justap.RefundCreateParams) { p.ChargeID = "" }), "RefundCreateParams.ChargeID"},
@@ -74,6 +80,18 @@ func TestValidation(t *testing.T) {
 		{"zero refund without FullRefund", refund(func(p *justap.RefundCreateParams) { p.Amount = 0 }), "RefundCreateParams.Amount"},
 		{"amount and FullRefund", refund(func(p *justap.RefundCreateParams) { p.FullRefund = true }), "RefundCreateParams.Amount"},
 		{"refund extra not JSON", refund(func(p *justap.RefundCreateParams) { p.Extra = []byte("{") }), "RefundCreateParams.Extra"},
+		{"merchant refund id in GBK", refund(func(p *justap.RefundCreateParams) { p.MerchantRefundID = "\xcd\xcb\xbf\xee" }), "RefundCreateParams.MerchantRefundID"},
+		{"refund charge id not UTF-8", refund(func(p *justap.RefundCreateParams) { p.ChargeID = "ch_\xff" }), "RefundCreateParams.ChargeID"},
+		{"refund description not UTF-8", refund(func(p *justap.RefundCreateParams) { p.Description = "\xff" }), "RefundCreateParams.Description"},
+		{"get: id not UTF-8", func(c *justap.Client) error { _, err := c.Charges.Get(ctx, "ch_\xff"); return err }, "chargeID"},
+		{"list charges: merchant trade id not UTF-8", func(c *justap.Client) error {
+			_, err := c.Charges.List(ctx, &justap.ChargeListParams{MerchantTradeID: "\xb6\xa9"})
+			return err
+		}, "ChargeListParams.MerchantTradeID"},
+		{"list refunds: cursor not UTF-8", func(c *justap.Client) error {
+			_, err := c.Refunds.List(ctx, "ch_1", &justap.RefundListParams{StartingAfter: "re_\xff"})
+			return err
+		}, "RefundListParams.StartingAfter"},
 
 		{"get: empty id", func(c *justap.Client) error { _, err := c.Charges.Get(ctx, ""); return err }, "chargeID"},
 		{"get: dot-dot id", func(c *justap.Client) error { _, err := c.Charges.Get(ctx, ".."); return err }, "chargeID"},
@@ -205,9 +223,16 @@ func TestNewClientOptions(t *testing.T) {
 		{"nil HTTP client", "sk_test_1", []justap.Option{justap.WithHTTPClient(nil)}},
 		{"user agent with CRLF", "sk_test_1", []justap.Option{justap.WithUserAgent("shop\r\nX-Evil: 1")}},
 		{"app id with LF", "sk_test_1", []justap.Option{justap.WithAppID("app\n")}},
+		{"app id not UTF-8", "sk_test_1", []justap.Option{justap.WithAppID("app\xff")}},
 		{"negative retries", "sk_test_1", []justap.Option{justap.WithMaxRetries(-1)}},
 		{"backoff base above max", "sk_test_1", []justap.Option{justap.WithRetryBackoff(time.Second, time.Millisecond)}},
 		{"negative timeout", "sk_test_1", []justap.Option{justap.WithRequestTimeout(-1)}},
+		{"backoff of MaxInt64", "sk_test_1", []justap.Option{justap.WithRetryBackoff(math.MaxInt64, math.MaxInt64)}},
+		{"backoff max above MaxRetryBackoff", "sk_test_1", []justap.Option{justap.WithRetryBackoff(time.Second, justap.MaxRetryBackoff+1)}},
+		{"backoff zero base", "sk_test_1", []justap.Option{justap.WithRetryBackoff(0, time.Second)}},
+		{"backoff negative", "sk_test_1", []justap.Option{justap.WithRetryBackoff(-time.Second, -time.Second)}},
+		{"negative retry wait", "sk_test_1", []justap.Option{justap.WithMaxRetryWait(-1)}},
+		{"negative response limit", "sk_test_1", []justap.Option{justap.WithMaxResponseBytes(-1)}},
 		{"zero response limit", "sk_test_1", []justap.Option{justap.WithMaxResponseBytes(0)}},
 	}
 	for _, tt := range bad {
@@ -261,5 +286,36 @@ func TestUserAgent(t *testing.T) {
 	})
 	if _, err := c.Charges.Get(context.Background(), "ch_1"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExtremeOptions: the largest values every option accepts work on a
+// real call, retry and Retry-After included, without a panic or overflow.
+func TestExtremeOptions(t *testing.T) {
+	c, mux, _ := setup(t,
+		justap.WithMaxRetries(math.MaxInt),
+		justap.WithRetryBackoff(justap.MaxRetryBackoff, justap.MaxRetryBackoff),
+		justap.WithMaxRetryWait(math.MaxInt64),
+		justap.WithRequestTimeout(math.MaxInt64),
+		justap.WithMaxResponseBytes(math.MaxInt64))
+	var calls atomic.Int32
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			writeJSON(w, http.StatusServiceUnavailable, `{}`)
+			return
+		}
+		writeJSON(w, http.StatusOK, chargeJSON)
+	})
+	ch, err := c.Charges.Get(context.Background(), "ch_1")
+	if err != nil || ch.ID != "ch_1" || calls.Load() != 2 {
+		t.Fatalf("Get = %v, %v after %d requests; want the charge after 2", ch, err, calls.Load())
+	}
+	// The smallest accepted values too.
+	c0, mux0, _ := setup(t, justap.WithRetryBackoff(1, 1), justap.WithMaxRetryWait(0),
+		justap.WithRequestTimeout(0), justap.WithMaxResponseBytes(int64(len(chargeJSON))), justap.WithMaxRetries(1))
+	mux0.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, chargeJSON) })
+	if _, err := c0.Charges.Get(context.Background(), "ch_1"); err != nil {
+		t.Fatalf("Get with the smallest options: %v", err)
 	}
 }

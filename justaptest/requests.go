@@ -3,25 +3,22 @@ package justaptest
 import (
 	"bytes"
 	"encoding/json"
-	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/internal/rules"
 )
 
-// Limits the gateway enforces on requests.
+// Limits the gateway enforces on requests, stated once in internal/rules
+// for the SDK and the fake alike.
 const (
-	maxMerchantIDLen   = 32  // merchant_trade_id, merchant_refund_id
-	maxDescriptionLen  = 255 // a refund's description
-	maxListLimit       = 100 // limit of a list
-	defaultListLimit   = 10  // limit of a list that sets none
-	supportedCurrency  = "CNY"
-	maxTTLSeconds      = 366 * 24 * 3600
-	wechatPayerMissing = "is required for channel %s: set extra.%s.payer.openid"
+	maxDescriptionLen = rules.MaxRefundDescriptionLen // a refund's description
+	maxListLimit      = rules.MaxListLimit            // limit of a list
+	defaultListLimit  = rules.DefaultListLimit        // limit of a list that sets none
+	supportedCurrency = rules.Currency
 )
 
 // The request bodies, decoded as the gateway does (protobuf JSON): keys in
@@ -112,15 +109,14 @@ func parseChargeCreate(body []byte) (*newCharge, *apiError) {
 		return nil, required("body")
 	case r.ClientIP == "":
 		return nil, required("client_ip")
-	case net.ParseIP(r.ClientIP) == nil:
-		return nil, errorf(codeInvalidArgument, "client_ip: %q is not an IP address", r.ClientIP)
+	case rules.CheckClientIP(r.ClientIP) != nil:
+		return nil, errorf(codeInvalidArgument, "client_ip: %v", rules.CheckClientIP(r.ClientIP))
 	}
-	switch r.Currency {
-	case "":
+	if err := rules.CheckCurrency(r.Currency); err != nil {
+		return nil, errorf(codeInvalidArgument, "currency: %v", err)
+	}
+	if r.Currency == "" {
 		n.currency = supportedCurrency
-	case supportedCurrency:
-	default:
-		return nil, errorf(codeInvalidArgument, "currency: %q is not supported; use %s or leave it out", r.Currency, supportedCurrency)
 	}
 	if err := checkURL("notify_url", r.NotifyURL); err != nil {
 		return nil, err
@@ -130,14 +126,17 @@ func parseChargeCreate(body []byte) (*newCharge, *apiError) {
 	}
 	if len(r.TTL) > 0 {
 		secs, ok := parseInt(r.TTL)
-		if !ok || secs < 0 || secs > maxTTLSeconds {
-			return nil, errorf(codeInvalidArgument, "ttl: %s is not a number of seconds from 0 to %d", r.TTL, maxTTLSeconds)
+		if !ok {
+			return nil, errorf(codeInvalidArgument, "ttl: %s is not a number of seconds from 0 to %d", truncate(r.TTL), rules.MaxTTLSeconds)
+		}
+		if err := rules.CheckTTLSeconds(secs); err != nil {
+			return nil, errorf(codeInvalidArgument, "ttl: %v", err)
 		}
 		n.ttl = time.Duration(secs) * time.Second
 	}
 	if len(r.Extra) > 0 {
-		if !isObject(r.Extra) {
-			return nil, errorf(codeInvalidArgument, "extra: must be an object with one key per channel, such as alipay_qr")
+		if err := rules.CheckExtraObject(r.Extra); err != nil {
+			return nil, errorf(codeInvalidArgument, "extra: %v, with one key per channel, such as alipay_qr", err)
 		}
 		var ex justap.ChargeExtra
 		if err := json.Unmarshal(r.Extra, &ex); err != nil {
@@ -145,37 +144,10 @@ func parseChargeCreate(body []byte) (*newCharge, *apiError) {
 		}
 		n.extra = &ex
 	}
-	if err := checkChannelInputs(n.channel, n.extra); err != nil {
-		return nil, err
+	if err := rules.CheckChannelInputs(string(n.channel), r.Extra); err != nil {
+		return nil, errorf(codeInvalidArgument, "%v", err)
 	}
 	return n, nil
-}
-
-// checkChannelInputs refuses a charge whose channel needs an input the
-// request's extra lacks.
-func checkChannelInputs(ch justap.Channel, ex *justap.ChargeExtra) *apiError {
-	if ex == nil {
-		ex = &justap.ChargeExtra{}
-	}
-	switch ch {
-	case justap.ChannelWechatpayJSAPI:
-		if e := ex.WechatpayJSAPI; e == nil || e.Payer == nil || e.Payer.OpenID == "" {
-			return errorf(codeInvalidArgument, "extra.wechatpay_jsapi.payer.openid "+wechatPayerMissing, ch, "wechatpay_jsapi")
-		}
-	case justap.ChannelWechatpayLite:
-		if e := ex.WechatpayLite; e == nil || e.Payer == nil || e.Payer.OpenID == "" {
-			return errorf(codeInvalidArgument, "extra.wechatpay_lite.payer.openid "+wechatPayerMissing, ch, "wechatpay_lite")
-		}
-	case justap.ChannelAlipayScan:
-		if e := ex.AlipayScan; e == nil || e.AuthCode == "" {
-			return errorf(codeInvalidArgument, "extra.alipay_scan.auth_code is required for channel %s: the code scanned from the customer's phone", ch)
-		}
-	case justap.ChannelWechatpayScan:
-		if e := ex.WechatpayScan; e == nil || e.AuthCode == "" {
-			return errorf(codeInvalidArgument, "extra.wechatpay_scan.auth_code is required for channel %s: the code scanned from the customer's phone", ch)
-		}
-	}
-	return nil
 }
 
 type refundCreateRequest struct {
@@ -237,8 +209,8 @@ func parseRefundCreate(body []byte) (*newRefund, *apiError) {
 	if err := checkURL("notify_url", r.NotifyURL); err != nil {
 		return nil, err
 	}
-	if len(r.Extra) > 0 && !isObject(r.Extra) {
-		return nil, errorf(codeInvalidArgument, "extra: must be an object")
+	if err := rules.CheckExtraObject(r.Extra); err != nil {
+		return nil, errorf(codeInvalidArgument, "extra: %v", err)
 	}
 	return &newRefund{
 		appID: r.AppID, chargeID: r.ChargeID, merchantRefundID: r.MerchantRefundID,
@@ -251,24 +223,26 @@ func required(field string) *apiError {
 }
 
 func checkMerchantID(field, id string) *apiError {
-	switch n := utf8.RuneCountInString(id); {
-	case id == "":
-		return required(field)
-	case n > maxMerchantIDLen:
-		return errorf(codeInvalidArgument, "%s: %d characters is too long; at most %d are allowed", field, n, maxMerchantIDLen)
+	if err := rules.CheckMerchantID(id); err != nil {
+		return errorf(codeInvalidArgument, "%s: %v", field, err)
 	}
 	return nil
 }
 
 // parseAmount reads an amount of yuan, a JSON number or numeric string,
-// exactly. Absent is nil; present, it must be greater than zero and a
-// whole number of fen.
+// exactly: a request is refused float noise a response is allowed (see
+// justap.Amount). Absent is nil; present, it must be greater than zero and
+// a whole number of fen.
 func parseAmount(field string, raw json.RawMessage) (*justap.Amount, *apiError) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	var a justap.Amount
-	if err := a.UnmarshalJSON(raw); err != nil {
+	text := string(raw)
+	if len(text) >= 2 && text[0] == '"' && text[len(text)-1] == '"' {
+		text = text[1 : len(text)-1]
+	}
+	a, err := justap.ParseAmount(text)
+	if err != nil {
 		return nil, errorf(codeInvalidArgument, "%s: %s is not an amount of yuan with at most two decimals, such as 19.99", field, truncate(raw))
 	}
 	if a <= 0 {
@@ -288,19 +262,10 @@ func parseInt(raw json.RawMessage) (int64, bool) {
 }
 
 func checkURL(field, s string) *apiError {
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errorf(codeInvalidArgument, "%s: %q is not an absolute http or https URL", field, s)
+	if err := rules.CheckURL(s); err != nil {
+		return errorf(codeInvalidArgument, "%s: %v", field, err)
 	}
 	return nil
-}
-
-func isObject(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) > 0 && raw[0] == '{'
 }
 
 // decodeObject decodes a JSON object into the fields named (by their
