@@ -111,9 +111,9 @@
 // (PKCS#1 or PKCS#8) and pass WithPrivateKey. Every attempt, retries, GETs
 // and body-less POSTs included, then carries a fresh nonce, the time, the
 // MD5 body hash and the RSA signature in four X-Justap-… headers. Keys must
-// be at least 2048 bits. A Verifier checks such requests the way the
-// gateway does (signature, clock skew, replays), for testing a set-up
-// offline. Justap's scheme signs the body, time and nonce but not the
+// be at least 2048 bits. The fake gateway of package justaptest checks
+// such requests the way the gateway does (signature, clock skew, replays),
+// for testing a set-up offline. Justap's scheme signs the body, time and nonce but not the
 // method, path or query, so it does not replace TLS.
 //
 // # Secrets

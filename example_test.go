@@ -16,7 +16,10 @@ import (
 // once with the live key and base URL.
 func exampleClient() (*justap.Client, *justaptest.Server) {
 	now := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
-	srv := justaptest.NewServer(nil, justaptest.WithClock(func() time.Time { return now }))
+	srv, err := justaptest.StartServer(justaptest.WithClock(func() time.Time { return now }))
+	if err != nil {
+		panic(err)
+	}
 	c, err := justap.NewClient(srv.APIKey(), justap.WithBaseURL(srv.URL), justap.WithAppID(srv.AppID()))
 	if err != nil {
 		panic(err)

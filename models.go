@@ -90,7 +90,7 @@ type Charge struct {
 	Description     string  // the merchant's note
 	ClientIP        string  // the customer's IP address
 	Paid            bool    // the customer paid
-	Refunded        bool    // refunded in full
+	Refunded        bool    // has refunds, failed ones included; AmountRefunded says how much
 	Reversed        bool    // reversed (cancelled, or refunded if it was paid)
 	Closed          bool    // closed unpaid
 	LiveMode        bool    // false for charges made with a test key

@@ -10,10 +10,11 @@ import (
 	"os"
 
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
 )
 
 // ExampleWithPrivateKey signs every request with the merchant's RSA key.
-// A stand-in gateway checks each signature with a Verifier, as a Justap
+// A stand-in gateway checks each signature with a justaptest.Verifier, as a Justap
 // gateway with the merchant's public key does.
 func ExampleWithPrivateKey() {
 	// The merchant's private key, PKCS#1 or PKCS#8 PEM. (This one is a test
@@ -36,7 +37,7 @@ func ExampleWithPrivateKey() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	verifier, err := justap.NewVerifier(pub, nil)
+	verifier, err := justaptest.NewVerifier(pub, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -3,16 +3,13 @@ package justap_test
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -23,13 +20,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
 )
 
 // The signing key of these tests: testdata/test-only-rsa2048-*.pem, made
@@ -99,7 +96,7 @@ type signedRecord struct {
 // with v, records the request, and answers 401 with a google.rpc.Status
 // body (code 16) when verification fails.
 type verifying struct {
-	v    *justap.Verifier
+	v    *justaptest.Verifier
 	mu   sync.Mutex
 	recs []signedRecord
 }
@@ -129,9 +126,9 @@ func (vh *verifying) records() []signedRecord {
 	return append([]signedRecord(nil), vh.recs...)
 }
 
-func newVerifier(t testing.TB, pub *rsa.PublicKey, opts *justap.VerifierOptions) *justap.Verifier {
+func newVerifier(t testing.TB, pub *rsa.PublicKey, opts *justaptest.VerifierOptions) *justaptest.Verifier {
 	t.Helper()
-	v, err := justap.NewVerifier(pub, opts)
+	v, err := justaptest.NewVerifier(pub, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +259,7 @@ func TestSigningUnsignedRefused(t *testing.T) {
 		}
 	}
 	for _, r := range vh.records() {
-		if !errors.Is(r.err, justap.ErrSignatureMissing) {
+		if !errors.Is(r.err, justaptest.ErrSignatureMissing) {
 			t.Errorf("%s %s: verify = %v, want ErrSignatureMissing", r.method, r.path, r.err)
 		}
 		for _, h := range []string{"X-Justap-Signature", "X-Justap-Request-Time", "X-Justap-Nonce", "X-Justap-Body-Hash"} {
@@ -310,7 +307,7 @@ func TestSigningTamperedBodyRefused(t *testing.T) {
 	if !bytes.Contains(recs[0].body, []byte(`"amount":9.99`)) {
 		t.Fatalf("the body was not tampered with: %s", recs[0].body)
 	}
-	if !errors.Is(recs[0].err, justap.ErrSignatureInvalid) {
+	if !errors.Is(recs[0].err, justaptest.ErrSignatureInvalid) {
 		t.Errorf("verify = %v, want ErrSignatureInvalid", recs[0].err)
 	}
 }
@@ -589,234 +586,6 @@ func TestParsePublicKeyPEM(t *testing.T) {
 	} {
 		if k, err := justap.ParsePublicKeyPEM(in); err == nil || k != nil {
 			t.Errorf("%s: got a key, want an error", name)
-		}
-	}
-}
-
-// signAt signs a request the way Justap's recipe says, independently of
-// the package: for verifier tests that need a chosen time and nonce.
-func signAt(t testing.TB, key *rsa.PrivateKey, body []byte, ts int64, nonce string) http.Header {
-	t.Helper()
-	tsText := strconv.FormatInt(ts, 10)
-	sum := md5.Sum(append(append(append([]byte(nil), body...), tsText...), nonce...))
-	hash := hex.EncodeToString(sum[:])
-	d := sha256.Sum256([]byte(hash + nonce))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, d[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := http.Header{}
-	h.Set("X-Justap-Signature", base64.StdEncoding.EncodeToString(sig))
-	h.Set("X-Justap-Request-Time", tsText)
-	h.Set("X-Justap-Nonce", nonce)
-	h.Set("X-Justap-Body-Hash", hash)
-	return h
-}
-
-// nonceN is a valid nonce made from n.
-func nonceN(n int) string { return fmt.Sprintf("testNonce%023d", n) }
-
-// sigClock is a settable clock for Verifier.
-type sigClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *sigClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *sigClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
-// TestVerifierKnownAnswer verifies the values computed with md5sum and
-// openssl (see sign_internal_test.go).
-func TestVerifierKnownAnswer(t *testing.T) {
-	const (
-		nonce = "kat0Nonce0123456789abcdefGHIJKLm"
-		body  = `{"app_id":"app_test_1","amount":0.01}`
-		hash  = "68afdad855ab0f78931a4f805b554805"
-		sig   = "UwDQpujzux0o5YLKteXjy6cJips9HsIFahE7O+cK7mgqXiYsIjAxN4/4RHYuZmt2bfRYA5y/hOh0kE4QlTmYpNdDk1gaZ0rCdGC69Esb7IT8hJBP3KLpBGmPxX/E6vKpiOQfGbFIy5KfH3jtpfnk9edlMsMAb3OOoP1jVFjLqpN8fUJwgU16i1WkQ18zoLRokTaIzFIaHeEgOYLnq90Uy5pkFWIyfNQoTeYWePcZQkn5g7RGYbyqzXPtoe54jZ+m4CNWrwHe2VaNc4DbmvPkra5Ikkk3mJIMikJn28efZip9L8i+1uN3rnpbnlWfaefJKqI/YvAW+bFgP0ttKIAIHA=="
-	)
-	v := newVerifier(t, &testKey(t).PublicKey, &justap.VerifierOptions{Now: func() time.Time { return time.Unix(1700000000, 0) }})
-	h := http.Header{
-		"X-Justap-Signature":    {sig},
-		"X-Justap-Request-Time": {"1700000000"},
-		"X-Justap-Nonce":        {nonce},
-		"X-Justap-Body-Hash":    {hash},
-	}
-	if err := v.Verify(h, []byte(body)); err != nil {
-		t.Fatalf("Verify: %v", err)
-	}
-}
-
-func TestVerifierRefuses(t *testing.T) {
-	key := testKey(t)
-	const now = 1700000000
-	body := []byte(`{"amount":0.01}`)
-	good := func() http.Header { return signAt(t, key, body, now, nonceN(1)) }
-	with := func(k, v string) http.Header { h := good(); h.Set(k, v); return h }
-	without := func(k string) http.Header { h := good(); h.Del(k); return h }
-	otherKey, err := rsa.GenerateKey(rand.Reader, 1024) // any other key will do
-	if err != nil {
-		t.Fatal(err)
-	}
-	sigOf := func(h http.Header) string { return h.Get("X-Justap-Signature") }
-	hashOf := func(h http.Header) string { return h.Get("X-Justap-Body-Hash") }
-	resign := signAt(t, key, body, now, nonceN(2)) // a valid signature for another nonce
-
-	for _, tc := range []struct {
-		name string
-		h    http.Header
-		body []byte
-		skew time.Duration // the verifier's clock minus the request time
-		want error
-	}{
-		{"no signature", without("X-Justap-Signature"), body, 0, justap.ErrSignatureMissing},
-		{"no time", without("X-Justap-Request-Time"), body, 0, justap.ErrSignatureMissing},
-		{"no nonce", without("X-Justap-Nonce"), body, 0, justap.ErrSignatureMissing},
-		{"no body hash", without("X-Justap-Body-Hash"), body, 0, justap.ErrSignatureMissing},
-		{"nothing", http.Header{}, body, 0, justap.ErrSignatureMissing},
-		{"body altered", good(), []byte(`{"amount":9.99}`), 0, justap.ErrSignatureInvalid},
-		{"body dropped", good(), nil, 0, justap.ErrSignatureInvalid},
-		{"time altered", with("X-Justap-Request-Time", strconv.Itoa(now+1)), body, 0, justap.ErrSignatureInvalid},
-		{"nonce altered", with("X-Justap-Nonce", nonceN(3)), body, 0, justap.ErrSignatureInvalid},
-		{"hash replaced", with("X-Justap-Body-Hash", hashOf(resign)), body, 0, justap.ErrSignatureInvalid},
-		{"signature of another request", with("X-Justap-Signature", sigOf(resign)), body, 0, justap.ErrSignatureInvalid},
-		{"signature by another key", signAt(t, otherKey, body, now, nonceN(1)), body, 0, justap.ErrSignatureInvalid},
-		{"signature not base64", with("X-Justap-Signature", "!!!"), body, 0, justap.ErrSignatureInvalid},
-		{"signature unpadded", with("X-Justap-Signature", strings.TrimRight(sigOf(good()), "=")), body, 0, justap.ErrSignatureInvalid},
-		{"short nonce", signAt(t, key, body, now, "abc"), body, 0, justap.ErrSignatureInvalid},
-		{"nonce with symbols", signAt(t, key, body, now, "testNonce-0000000000000000000001"), body, 0, justap.ErrSignatureInvalid},
-		{"time not digits", with("X-Justap-Request-Time", "+1700000000"), body, 0, justap.ErrSignatureInvalid},
-		{"two nonces", func() http.Header { h := good(); h.Add("X-Justap-Nonce", nonceN(1)); return h }(), body, 0, justap.ErrSignatureInvalid},
-		{"stale", good(), body, 5*time.Minute + time.Second, justap.ErrRequestStale},
-		{"from the future", good(), body, -5*time.Minute - time.Second, justap.ErrRequestStale},
-		{"at the skew limit", good(), body, 5 * time.Minute, nil},
-		{"at the future limit", good(), body, -5 * time.Minute, nil},
-		{"good", good(), body, 0, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			v := newVerifier(t, &key.PublicKey, &justap.VerifierOptions{
-				Now: func() time.Time { return time.Unix(now, 0).Add(tc.skew) },
-			})
-			err := v.Verify(tc.h, tc.body)
-			if tc.want == nil {
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("Verify = %v, want %v", err, tc.want)
-			}
-			// A refused request claims no nonce: the genuine one still passes.
-			if err := v.Verify(good(), body); err != nil && tc.skew == 0 {
-				t.Errorf("the genuine request after a refused one: %v", err)
-			}
-		})
-	}
-}
-
-func TestVerifierReplay(t *testing.T) {
-	key := testKey(t)
-	clock := &sigClock{t: time.Unix(1700000000, 0)}
-	v := newVerifier(t, &key.PublicKey, &justap.VerifierOptions{Now: clock.Now, MaxClockSkew: time.Minute})
-	h := signAt(t, key, nil, 1700000000, nonceN(1))
-	if err := v.Verify(h, nil); err != nil {
-		t.Fatal(err)
-	}
-	clock.Set(time.Unix(1700000000+60, 0)) // still within the skew
-	if err := v.Verify(h, nil); !errors.Is(err, justap.ErrRequestReplayed) {
-		t.Fatalf("replay: %v, want ErrRequestReplayed", err)
-	}
-	clock.Set(time.Unix(1700000000+61, 0)) // now stale, so refused as such
-	if err := v.Verify(h, nil); !errors.Is(err, justap.ErrRequestStale) {
-		t.Fatalf("late replay: %v, want ErrRequestStale", err)
-	}
-}
-
-// TestVerifierReplayConcurrent sends one signed request from many
-// goroutines at once: exactly one is accepted.
-func TestVerifierReplayConcurrent(t *testing.T) {
-	key := testKey(t)
-	v := newVerifier(t, &key.PublicKey, nil)
-	body := []byte(`{"x":1}`)
-	h := signAt(t, key, body, time.Now().Unix(), nonceN(7))
-	const n = 16
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = v.Verify(h, body)
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, justap.ErrRequestReplayed):
-			t.Errorf("Verify: %v", err)
-		}
-	}
-	if ok != 1 {
-		t.Errorf("%d of %d identical requests accepted, want 1", ok, n)
-	}
-}
-
-// TestVerifierNonceCacheBounded: the cache holds at most MaxNonces live
-// nonces, refuses more, and forgets nonces once they could only be stale.
-func TestVerifierNonceCacheBounded(t *testing.T) {
-	key := testKey(t)
-	const t0 = 1700000000
-	clock := &sigClock{t: time.Unix(t0, 0)}
-	v := newVerifier(t, &key.PublicKey, &justap.VerifierOptions{Now: clock.Now, MaxClockSkew: time.Minute, MaxNonces: 2})
-	verify := func(ts int64, n int) error { return v.Verify(signAt(t, key, nil, ts, nonceN(n)), nil) }
-	for n := 1; n <= 2; n++ {
-		if err := verify(t0, n); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := verify(t0, 3); !errors.Is(err, justap.ErrReplayCacheFull) {
-		t.Fatalf("third nonce: %v, want ErrReplayCacheFull", err)
-	}
-	// Past t0 + skew, nonces 1 and 2 can only come back stale: they are
-	// dropped and two new ones fit.
-	t1 := int64(t0 + 61)
-	clock.Set(time.Unix(t1, 0))
-	for n := 4; n <= 5; n++ {
-		if err := verify(t1, n); err != nil {
-			t.Fatalf("nonce %d after expiry: %v", n, err)
-		}
-	}
-	if err := verify(t1, 6); !errors.Is(err, justap.ErrReplayCacheFull) {
-		t.Fatalf("nonce 6: %v, want ErrReplayCacheFull", err)
-	}
-	if err := verify(t1, 4); !errors.Is(err, justap.ErrRequestReplayed) {
-		t.Fatalf("replay of nonce 4: %v, want ErrRequestReplayed", err)
-	}
-}
-
-func TestNewVerifierRejects(t *testing.T) {
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &testKey(t).PublicKey
-	for _, tc := range []struct {
-		name string
-		pub  *rsa.PublicKey
-		opts *justap.VerifierOptions
-	}{
-		{"nil key", nil, nil},
-		{"empty key", &rsa.PublicKey{}, nil},
-		{"1024 bits", &small.PublicKey, nil},
-		{"even exponent", &rsa.PublicKey{N: pub.N, E: 65536}, nil},
-		{"negative skew", pub, &justap.VerifierOptions{MaxClockSkew: -time.Second}},
-		{"negative cache", pub, &justap.VerifierOptions{MaxNonces: -1}},
-	} {
-		if v, err := justap.NewVerifier(tc.pub, tc.opts); err == nil || v != nil {
-			t.Errorf("%s: NewVerifier succeeded", tc.name)
 		}
 	}
 }

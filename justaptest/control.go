@@ -43,7 +43,7 @@ func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 		var body []byte
 		if err == nil {
 			c, _ := h.findCharge(seg[1])
-			body, err = object("Charge", c.view())
+			body, err = object("Charge", c.wire())
 		}
 		h.mu.Unlock()
 		switch {

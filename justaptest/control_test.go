@@ -108,7 +108,10 @@ func TestLoggerNeverShowsTheKey(t *testing.T) {
 }
 
 func TestNewHandler(t *testing.T) {
-	h := justaptest.NewHandler(justaptest.WithAppID("app_x"), justaptest.WithAPIKey(""))
+	h, err := justaptest.NewHandler(justaptest.WithAppID("app_x"), justaptest.WithAPIKey(""))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if h.AppID() != "app_x" || h.APIKey() != justaptest.DefaultAPIKey {
 		t.Errorf("AppID %q APIKey %q", h.AppID(), h.APIKey())
 	}

@@ -52,7 +52,7 @@ func WithDeliverySchedule(waits ...time.Duration) Option {
 	for i, d := range waits {
 		w[i] = max(d, 0)
 	}
-	return func(o *options) { o.schedule = w }
+	return func(o *options) error { o.schedule = w; return nil }
 }
 
 // WithNotifyClient sets the HTTP client notifications are posted with,
@@ -60,12 +60,13 @@ func WithDeliverySchedule(waits ...time.Duration) Option {
 // say: pass its Client). The client's transport then decides where posts
 // may go. Redirects are never followed, whatever the client says.
 func WithNotifyClient(c *http.Client) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		if c != nil {
 			cc := *c
 			cc.CheckRedirect = noRedirects
 			o.notifyClient = &cc
 		}
+		return nil
 	}
 }
 
@@ -75,7 +76,7 @@ func WithNotifyClient(c *http.Client) Option {
 // too): a fake must not become a way to make its machine send requests
 // elsewhere.
 func WithNotifyAnyAddress() Option {
-	return func(o *options) { o.notifyAnyAddress = true }
+	return func(o *options) error { o.notifyAnyAddress = true; return nil }
 }
 
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -228,7 +229,8 @@ func (h *Handler) notify(event string, c *chargeRec, r *refundRec) {
 	nt := h.nt
 	nt.seq++
 	id := "nt_" + pad(nt.seq)
-	obj := ChargeNotification(c.view())
+	ch := c.c
+	obj := ChargeNotification(&ch)
 	obj.NotifyID, obj.NotifyTime = id, notifyTime(now)
 	plain, err := json.Marshal(obj)
 	if err != nil { // cannot happen: the object is plain data
@@ -427,7 +429,7 @@ func otherApp(appID string) string { return appID + "_other" }
 // tamper flips one bit in the middle of the first block of an encrypted
 // body.
 func tamper(body []byte) ([]byte, error) {
-	var env envelope
+	var env notifyEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, err
 	}

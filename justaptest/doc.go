@@ -15,17 +15,31 @@
 //		ch, err = c.Charges.Get(ctx, ch.ID) // ch.Paid, ch.PaidAt, ch.TransactionNo
 //	}
 //
-// NewServer listens on a loopback port. NewHandler gives the same fake as
-// an http.Handler to serve as you like; cmd/justap-mock serves it as a
-// standalone program for tests in other languages.
+// NewServer listens on a loopback port for one test and closes with it;
+// StartServer does the same outside a test (an example, a demo program)
+// and leaves Close to the caller. NewHandler gives the same fake as an
+// http.Handler to serve as you like; cmd/justap-mock serves it as a
+// standalone program for tests in other languages. Options work as the
+// client's do: each is applied once, and one that cannot be applied (an
+// unusable WithPublicKey) is an error, which NewServer reports by failing
+// the test.
 //
 // # Wire format
 //
 // All seven operations of the API are served, at their paths, with the
 // gateway's encoding: single objects wrapped as {"object": "Charge",
 // "data": {…}}, lists as {"object": "ChargeList", "data": […], "has_more":
-// …} (refund lists also carry "total"), int64 seconds as JSON strings,
-// times as RFC 3339, money as yuan decimals. Errors are google.rpc.Status
+// …} (refund lists also carry "total"), money as yuan decimals. The fake
+// writes them with its own wire structs, not package justap's models, so
+// that an encoding mistake cannot hide on both sides. Every field Justap's
+// API description requires is present, as "", 0 or false when empty, and
+// no string field is ever null: an unset RFC 3339 time (paid_at,
+// closed_at, reversed_at, …) is left out. A charge's Unix-second fields
+// (paid_ts, closed_ts, expired_ts) are JSON strings and a refund's
+// (created, succeed_ts) JSON numbers, as the description declares them.
+// The entry of the charge's channel in extra carries every key the
+// description requires (alipay_qr's buyer_id, operator_id, product_code,
+// qr_code_timeout_express, store_id and terminal_id as "", say). Errors are google.rpc.Status
 // bodies, {"code": 5, "message": "…", "details": []}, with the HTTP status
 // grpc-gateway gives the code: 3 invalid argument and 9 failed
 // precondition → 400, 16 unauthenticated → 401, 7 permission denied → 403,
@@ -82,8 +96,10 @@
 //     no money moves twice. (The fake does not return the existing refund;
 //     read it back with the charge's refund list.)
 //   - A refund succeeds at once: status "refunded", is_success, success_at,
-//     and the charge's amount_refund grows (refunded is true once it
-//     reaches the amount). With WithPendingRefunds it stays "refunding"
+//     and the charge's amount_refund grows. A charge's refunded is true
+//     once it has a refund, pending or failed ones included, as Justap
+//     defines it (amount_refund says how much); the list's refunded filter
+//     selects the same. With WithPendingRefunds it stays "refunding"
 //     until CompleteRefund; a pending refund already counts against what is
 //     left to refund.
 //   - Charge lists are newest first (by created_at, then by creation
@@ -102,7 +118,11 @@
 // key (WithPublicKey, or WithVerifier): then every API request must carry a
 // valid signature over its exact body, within the clock skew, with a nonce
 // not seen before, or it is refused with 401 (code 16) before it is routed,
-// so a client using justap.WithPrivateKey can be tested offline.
+// so a client using justap.WithPrivateKey can be tested offline. Verifier
+// is that check on its own, the gateway's side of justap.WithPrivateKey;
+// its freshness check and nonce record are one step against a clock that
+// never goes back, so a replay is refused even when the clock steps back
+// or concurrent requests meet at a nonce's expiry.
 //
 // # Ids, times and determinism
 //

@@ -13,7 +13,10 @@ import (
 func Example() {
 	// A fake gateway on a fixed clock: deterministic ids and times.
 	now := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
-	srv := justaptest.NewServer(nil, justaptest.WithClock(func() time.Time { return now }))
+	srv, err := justaptest.StartServer(justaptest.WithClock(func() time.Time { return now }))
+	if err != nil {
+		panic(err)
+	}
 	defer srv.Close()
 
 	c, err := justap.NewClient(srv.APIKey(), justap.WithBaseURL(srv.URL), justap.WithAppID(srv.AppID()))
@@ -59,7 +62,10 @@ func Example() {
 }
 
 func ExampleHandler_FailNext() {
-	srv := justaptest.NewServer(nil)
+	srv, err := justaptest.StartServer()
+	if err != nil {
+		panic(err)
+	}
 	defer srv.Close()
 	c, _ := justap.NewClient(srv.APIKey(), justap.WithBaseURL(srv.URL), justap.WithAppID(srv.AppID()),
 		justap.WithRetryBackoff(time.Millisecond, time.Millisecond))
@@ -67,7 +73,7 @@ func ExampleHandler_FailNext() {
 	// The first create is processed but its response is lost; the client
 	// retries, and the retry is refused as a duplicate. One charge exists.
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
-	_, err := c.Charges.Create(context.Background(), &justap.ChargeCreateParams{
+	_, err = c.Charges.Create(context.Background(), &justap.ChargeCreateParams{
 		MerchantTradeID: "order-1", Amount: 100, Channel: justap.ChannelAlipayQR,
 		Subject: "s", Body: "b", ClientIP: "203.0.113.7",
 	})

@@ -147,7 +147,7 @@ func TestFaultHangEndsWithTheClient(t *testing.T) {
 }
 
 func TestFaultHangEndsWhenTheServerCloses(t *testing.T) {
-	srv := justaptest.NewServer(nil)
+	srv := justaptest.NewServer(t)
 	srv.FailNext(1, justaptest.Fault{Kind: justaptest.FaultHang})
 	c := newClient(t, srv)
 	errc := make(chan error, 1)

@@ -152,8 +152,9 @@ func TestListFilters(t *testing.T) {
 		{"all", justap.ChargeListParams{}, []*justap.Charge{expired, closed, reversed, partly, refunded, paid, open}},
 		{"paid", justap.ChargeListParams{Paid: justap.Bool(true)}, []*justap.Charge{partly, refunded, paid}},
 		{"unpaid", justap.ChargeListParams{Paid: justap.Bool(false)}, []*justap.Charge{expired, closed, reversed, open}},
-		{"refunded", justap.ChargeListParams{Refunded: justap.Bool(true)}, []*justap.Charge{refunded}},
-		{"paid, not refunded", justap.ChargeListParams{Paid: justap.Bool(true), Refunded: justap.Bool(false)}, []*justap.Charge{partly, paid}},
+		// refunded: has refunds, in part or in full.
+		{"refunded", justap.ChargeListParams{Refunded: justap.Bool(true)}, []*justap.Charge{partly, refunded}},
+		{"paid, not refunded", justap.ChargeListParams{Paid: justap.Bool(true), Refunded: justap.Bool(false)}, []*justap.Charge{paid}},
 		{"reversed", justap.ChargeListParams{Reversed: justap.Bool(true)}, []*justap.Charge{reversed}},
 		{"closed", justap.ChargeListParams{Closed: justap.Bool(true)}, []*justap.Charge{closed}},
 		{"expired", justap.ChargeListParams{Expired: justap.Bool(true)}, []*justap.Charge{expired}},

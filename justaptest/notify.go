@@ -29,10 +29,11 @@ const platformKeyBits = 2048
 // for golden tests; by default each fake generates its own 2048-bit key
 // the first time it needs one. A nil key leaves the default.
 func WithPlatformKey(key *rsa.PrivateKey) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		if key != nil {
 			o.platformKey = key
 		}
+		return nil
 	}
 }
 
@@ -94,13 +95,27 @@ type NotificationObject struct {
 	Data         json.RawMessage `json:"data"` // an object; {} when nil
 }
 
-// MarshalJSON writes the object, with {} for a nil Data.
+// MarshalJSON writes the object as Justap does, with the fake's own wire
+// encoding of money (yuan, two decimals) and {} for a nil Data.
 func (n NotificationObject) MarshalJSON() ([]byte, error) {
 	type plain NotificationObject
 	if n.Data == nil {
 		n.Data = json.RawMessage("{}")
 	}
-	return json.Marshal(plain(n))
+	// The outer fields win over the embedded ones of the same name.
+	return json.Marshal(struct {
+		plain
+		Channel       string `json:"channel"`
+		AmountTotal   money  `json:"amount_total"`
+		AmountSettle  money  `json:"amount_settle"`
+		AmountRefund  money  `json:"amount_refund"`
+		AmountFee     money  `json:"amount_fee"`
+		AmountRoyalty money  `json:"amount_royalty"`
+		AmountInvoice money  `json:"amount_invoice"`
+	}{
+		plain(n), string(n.Channel), money(n.AmountTotal), money(n.AmountSettle), money(n.AmountRefund),
+		money(n.AmountFee), money(n.AmountRoyalty), money(n.AmountInvoice),
+	})
 }
 
 // ChargeNotification returns the notification object Justap sends about
@@ -147,8 +162,8 @@ func ChargeNotification(ch *justap.Charge) *NotificationObject {
 	}
 }
 
-// envelope is the body Justap posts.
-type envelope struct {
+// notifyEnvelope is the body Justap posts.
+type notifyEnvelope struct {
 	Event       string          `json:"event"`
 	IsEncrypted bool            `json:"is_encrypted"`
 	Data        json.RawMessage `json:"data"`
@@ -191,7 +206,7 @@ func (h *Handler) NotificationBody(event string, obj any) ([]byte, error) {
 // encodeNotification wraps the JSON object plain in an envelope, encrypted
 // with key (nil: unencrypted).
 func encodeNotification(key *rsa.PrivateKey, event string, plain []byte) ([]byte, error) {
-	env := envelope{Event: event, Data: plain}
+	env := notifyEnvelope{Event: event, Data: plain}
 	if key != nil {
 		ct, err := encryptBlocks(key, plain)
 		if err != nil {

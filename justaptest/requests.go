@@ -64,6 +64,7 @@ type newCharge struct {
 	currency               string
 	description            string
 	extra                  *justap.ChargeExtra
+	rawExtra               json.RawMessage // the request's extra as sent
 	metadata               map[string]string
 	ttl                    time.Duration // 0: DefaultTTL
 	notifyURL              string
@@ -143,6 +144,7 @@ func parseChargeCreate(body []byte) (*newCharge, *apiError) {
 			return nil, errorf(codeInvalidArgument, "extra: %v", err)
 		}
 		n.extra = &ex
+		n.rawExtra = r.Extra
 	}
 	if err := rules.CheckChannelInputs(string(n.channel), r.Extra); err != nil {
 		return nil, errorf(codeInvalidArgument, "%v", err)

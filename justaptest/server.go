@@ -16,8 +16,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/justap-go/justap"
 )
 
 // Default credentials of a fake. They are test credentials: the fake moves
@@ -38,8 +36,10 @@ const DefaultTTL = 2 * time.Hour
 // maxBodyBytes bounds a request body.
 const maxBodyBytes = 1 << 20
 
-// Option configures a fake (NewServer or NewHandler).
-type Option func(*options)
+// Option configures a fake (NewServer or NewHandler), as justap.Option
+// configures a client: an option that cannot be applied returns an error,
+// and each option is applied once.
+type Option func(*options) error
 
 type options struct {
 	apiKey         string
@@ -47,8 +47,7 @@ type options struct {
 	now            func() time.Time
 	pendingRefunds bool
 	logger         *slog.Logger
-	verifier       *justap.Verifier // checks request signatures when set
-	err            error            // a mistake in the options
+	verifier       *Verifier // checks request signatures when set
 
 	// Notifications (notify.go, deliveries.go).
 	platformKey      *rsa.PrivateKey
@@ -61,10 +60,11 @@ type options struct {
 // key starting with "sk_live_" makes its charges live_mode; the fake still
 // moves no money. An empty key leaves the default.
 func WithAPIKey(key string) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		if key != "" {
 			o.apiKey = key
 		}
+		return nil
 	}
 }
 
@@ -72,10 +72,11 @@ func WithAPIKey(key string) Option {
 // Requests naming another app_id are refused with permission denied (403,
 // code 7). An empty id leaves the default.
 func WithAppID(appID string) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		if appID != "" {
 			o.appID = appID
 		}
+		return nil
 	}
 }
 
@@ -85,10 +86,11 @@ func WithAppID(appID string) Option {
 // the fake's sequential ids, responses are deterministic, for golden tests.
 // now must be safe for concurrent use if the fake is.
 func WithClock(now func() time.Time) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		if now != nil {
 			o.now = now
 		}
+		return nil
 	}
 }
 
@@ -97,22 +99,22 @@ func WithClock(now func() time.Time) Option {
 // a channel that refunds asynchronously does. By default a refund succeeds
 // at once.
 func WithPendingRefunds() Option {
-	return func(o *options) { o.pendingRefunds = true }
+	return func(o *options) error { o.pendingRefunds = true; return nil }
 }
 
 // WithLogger logs one record per request (method, path, operation, status,
 // injected fault) at debug level. Never a body, never the API key.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) { o.logger = l }
+	return func(o *options) error { o.logger = l; return nil }
 }
 
 // Handler is the fake Justap gateway as an http.Handler, with its state.
-// Serve it wherever you like; NewServer serves one on a loopback port.
-// It is safe for concurrent use.
+// Serve it wherever you like; NewServer serves one on a loopback port for
+// a test. It is safe for concurrent use.
 type Handler struct {
 	opts options
 
-	// done is closed by Server.Close, ending requests held by FaultHang.
+	// done is closed by Close, ending requests held by FaultHang.
 	done      chan struct{}
 	closeOnce sync.Once
 
@@ -130,12 +132,18 @@ type Handler struct {
 	key          *rsa.PrivateKey
 }
 
-// NewHandler returns a fake gateway with no charges. It panics on an
-// unusable WithPublicKey or WithVerifier.
-func NewHandler(opts ...Option) *Handler {
-	o := newOptions(opts)
-	if o.err != nil {
-		panic(o.err)
+// NewHandler returns a fake gateway with no charges, for serving outside
+// a test (cmd/justap-mock serves one). It fails if an option does, such
+// as WithPublicKey with an unusable key.
+func NewHandler(opts ...Option) (*Handler, error) {
+	o := options{apiKey: DefaultAPIKey, appID: DefaultAppID, now: time.Now, schedule: DefaultDeliverySchedule()}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
 	}
 	h := &Handler{
 		opts:         o,
@@ -149,18 +157,12 @@ func NewHandler(opts ...Option) *Handler {
 	if h.notifyClient == nil {
 		h.notifyClient = newNotifyClient(o.notifyAnyAddress)
 	}
-	return h
+	return h, nil
 }
 
-func newOptions(opts []Option) options {
-	o := options{apiKey: DefaultAPIKey, appID: DefaultAppID, now: time.Now, schedule: DefaultDeliverySchedule()}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
-	}
-	return o
-}
+// Close ends the requests held by FaultHang, now and later. The handler
+// still serves other requests. It is safe to call more than once.
+func (h *Handler) Close() { h.closeOnce.Do(func() { close(h.done) }) }
 
 // APIKey returns the API key the fake accepts.
 func (h *Handler) APIKey() string { return h.opts.apiKey }
@@ -168,9 +170,8 @@ func (h *Handler) APIKey() string { return h.opts.apiKey }
 // AppID returns the app the fake serves.
 func (h *Handler) AppID() string { return h.opts.appID }
 
-// Reset forgets every charge, refund, notification, pending fault and
-// count, and restarts the id sequences, as if the fake were new. (It keeps
-// the platform key.)
+// Reset forgets every charge, refund, pending fault and count, and restarts
+// the id sequences, as if the fake were new.
 func (h *Handler) Reset() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -194,23 +195,32 @@ type Server struct {
 	hs *httptest.Server
 }
 
-// NewServer starts a fake Justap gateway on a loopback port. With a non-nil
-// t, the server is closed when the test ends, and an unusable
-// WithPublicKey or WithVerifier fails the test; with nil, call Close.
+// NewServer starts a fake Justap gateway on a loopback port for the test
+// t, and closes it when the test ends. An option that fails (an unusable
+// WithPublicKey, say) fails the test. Outside a test, use StartServer.
 func NewServer(t testing.TB, opts ...Option) *Server {
-	if t != nil {
-		t.Helper()
-		if o := newOptions(opts); o.err != nil {
-			t.Fatal(o.err)
-		}
+	if t == nil {
+		panic("justaptest: NewServer needs the test's testing.TB; outside a test, use StartServer")
 	}
-	h := NewHandler(opts...)
-	hs := httptest.NewServer(h)
-	s := &Server{URL: hs.URL, Handler: h, hs: hs}
-	if t != nil {
-		t.Cleanup(s.Close)
+	t.Helper()
+	s, err := StartServer(opts...)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	return s
+}
+
+// StartServer starts a fake Justap gateway on a loopback port, for
+// programs and examples; the caller must Close it. It fails if an option
+// does. In a test, NewServer does the same and closes it for you.
+func StartServer(opts ...Option) (*Server, error) {
+	h, err := NewHandler(opts...)
+	if err != nil {
+		return nil, err
+	}
+	hs := httptest.NewServer(h)
+	return &Server{URL: hs.URL, Handler: h, hs: hs}, nil
 }
 
 // Client returns an HTTP client for the server, whose idle connections
@@ -218,9 +228,10 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 func (s *Server) Client() *http.Client { return s.hs.Client() }
 
 // Close ends requests held by FaultHang, shuts the server down and waits
-// for its requests to finish. It is safe to call more than once.
+// for its requests to finish. It is safe to call more than once; the test's
+// cleanup calls it.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.done) })
+	s.Handler.Close()
 	s.hs.Close()
 }
 
@@ -304,11 +315,7 @@ func grpcCode(status int) int {
 
 // errorBody is the JSON of a google.rpc.Status.
 func (e *apiError) body() []byte {
-	b, _ := json.Marshal(struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Details []any  `json:"details"`
-	}{e.code, e.message, []any{}})
+	b, _ := json.Marshal(statusJSON{e.code, e.message, []any{}})
 	return b
 }
 

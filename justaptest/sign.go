@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/justap-go/justap"
 )
 
 // WithPublicKey makes the fake check every API request's signature with
 // the merchant's RSA public key, as a Justap gateway does once the merchant
 // has uploaded it: a request that is unsigned, altered, more than
-// justap.DefaultMaxClockSkew away from the wall clock, or a replay of an
+// DefaultMaxClockSkew away from the wall clock, or a replay of an
 // accepted one is refused with 401 (code 16), which the SDK reports as
 // justap.ErrAuthentication. Point a client with justap.WithPrivateKey at
 // the fake to test a signing set-up offline; load the key with
@@ -22,30 +20,29 @@ import (
 // with the wall clock. Use WithVerifier for another clock or skew. Reset
 // does not forget the nonces already seen.
 //
-// A nil or unusable key (below justap.MinSigningKeyBits) is a mistake in
-// the test: NewServer fails the test, NewHandler panics.
+// A nil or unusable key (below justap.MinSigningKeyBits) is an error:
+// NewServer fails the test, NewHandler returns it.
 func WithPublicKey(pub *rsa.PublicKey) Option {
-	return func(o *options) {
-		v, err := justap.NewVerifier(pub, nil)
+	return func(o *options) error {
+		v, err := NewVerifier(pub, nil)
 		if err != nil {
-			o.err = fmt.Errorf("justaptest: WithPublicKey: %w", err)
-			return
+			return fmt.Errorf("justaptest: WithPublicKey: %w", err)
 		}
 		o.verifier = v
+		return nil
 	}
 }
 
 // WithVerifier makes the fake check every API request's signature with v,
 // as WithPublicKey does, for a verifier with its own clock, skew or nonce
-// cache (see justap.VerifierOptions). A nil v is a mistake in the test, as
-// for WithPublicKey.
-func WithVerifier(v *justap.Verifier) Option {
-	return func(o *options) {
+// cache (see VerifierOptions). A nil v is an error, as for WithPublicKey.
+func WithVerifier(v *Verifier) Option {
+	return func(o *options) error {
 		if v == nil {
-			o.err = errors.New("justaptest: WithVerifier: nil verifier")
-			return
+			return errors.New("justaptest: WithVerifier: nil verifier")
 		}
 		o.verifier = v
+		return nil
 	}
 }
 
@@ -60,7 +57,7 @@ func (h *Handler) verifySignature(r *http.Request, body []byte) *apiError {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, justap.ErrReplayCacheFull):
+	case errors.Is(err, ErrReplayCacheFull):
 		// The verifier cannot remember another nonce: not the client's
 		// fault, and it may pass once older nonces expire.
 		return errorf(codeUnavailable, "%v", err)

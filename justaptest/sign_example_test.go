@@ -32,7 +32,10 @@ func ExampleWithPublicKey() {
 		panic(err)
 	}
 
-	srv := justaptest.NewServer(nil, justaptest.WithPublicKey(pub))
+	srv, err := justaptest.StartServer(justaptest.WithPublicKey(pub))
+	if err != nil {
+		panic(err)
+	}
 	defer srv.Close()
 	ctx := context.Background()
 

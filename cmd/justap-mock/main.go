@@ -138,7 +138,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if *verbose {
 		opts = append(opts, justaptest.WithLogger(slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
-	h := justaptest.NewHandler(opts...)
+	h, err := justaptest.NewHandler(opts...)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -172,6 +176,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return err
 	case <-ctx.Done():
 	}
+	h.Close() // end requests held by a hang fault
 	// Let requests in flight finish, briefly; requests held by a hang fault
 	// are cut off.
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

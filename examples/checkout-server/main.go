@@ -58,7 +58,10 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	var c *justap.Client
 	var err error
 	if key := getenv("JUSTAP_API_KEY"); key == "" {
-		fake := justaptest.NewServer(nil)
+		fake, ferr := justaptest.StartServer()
+		if ferr != nil {
+			return ferr
+		}
 		defer fake.Close()
 		c, err = justap.NewClient(fake.APIKey(), justap.WithBaseURL(fake.URL), justap.WithAppID(fake.AppID()))
 		fmt.Fprintf(out, "Using the in-process fake Justap server (justaptest) at %s: JUSTAP_API_KEY is not set.\n", fake.URL)

@@ -66,7 +66,7 @@ type orderView struct {
 func view(o *order, ch *justap.Charge) orderView {
 	v := orderView{OrderID: o.id, ChargeID: ch.ID, Amount: ch.Amount.String(), Refunded: ch.AmountRefunded.String()}
 	switch {
-	case ch.Paid && ch.Refunded:
+	case ch.Paid && ch.AmountRefunded >= ch.Amount: // Refunded means "has refunds", not "in full"
 		v.Status = "refunded"
 	case ch.Paid && ch.AmountRefunded > 0:
 		v.Status = "partly_refunded"

@@ -65,7 +65,11 @@ func connect(out io.Writer, getenv func(string) string) (*quickstart, error) {
 	q := &quickstart{out: out, payTimeout: 2 * time.Minute, pollEvery: 2 * time.Second}
 	key := getenv("JUSTAP_API_KEY")
 	if key == "" {
-		q.fake = justaptest.NewServer(nil)
+		fake, err := justaptest.StartServer()
+		if err != nil {
+			return nil, err
+		}
+		q.fake = fake
 		c, err := justap.NewClient(q.fake.APIKey(),
 			justap.WithBaseURL(q.fake.URL), justap.WithAppID(q.fake.AppID()))
 		if err != nil {
