@@ -243,8 +243,8 @@
 // They answer the charge or refund as the API does, or a google.rpc.Status
 // error. Fault kinds are named "status", "hang", "reset", "malformed",
 // "drop_response", "duplicate", "out_of_order", "delay" (with "delay":
-// "90s"), "unencrypted", "forged", "tampered" and "other_app". Serve the fake on loopback only: anyone who reaches it
-// can pay its charges.
+// "90s"), "unencrypted", "forged", "tampered" and "other_app". Serve the
+// fake on loopback only: anyone who reaches it can pay its charges.
 //
 // A Handler, and so a Server, is safe for concurrent use.
 package justaptest
