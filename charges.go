@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/justap-go/justap/internal/rules"
@@ -19,7 +20,7 @@ type ChargeCreateParams struct {
 	// MerchantTradeID is the merchant's own order number, unique per app,
 	// at most 32 characters of UTF-8 (convert a GBK order number first). It is the idempotency key of the charge:
 	// sending the same create again can never charge twice, the server
-	// refuses the second (ErrConflict).
+	// refuses the second (ErrConflict, and ErrReusedID).
 	MerchantTradeID string
 	Amount          Amount // must be greater than zero
 	Channel         Channel
@@ -187,9 +188,12 @@ func checkMetadata(field string, m map[string]string) error {
 // to the customer's front end.
 //
 // Create is retried on failures where the outcome is unknown (see the
-// package docs): MerchantTradeID makes that safe. If a retry finds the
-// charge already created by an earlier attempt, the error matches
-// ErrConflict; find the charge with List and MerchantTradeID.
+// package docs): MerchantTradeID makes that safe. When an earlier attempt
+// may have created the charge and no attempt's answer says so (the answer
+// was lost, or a retry found the id taken), Create looks the charge up by
+// its MerchantTradeID and returns it, with Recovered set, if it is the
+// charge asked for. Every other end is one of the outcomes of the package
+// docs: a refusal, OutcomeUnknown, or ErrReusedID.
 func (s *ChargesService) Create(ctx context.Context, params *ChargeCreateParams, opts ...Option) (*Charge, error) {
 	cfg, err := s.client.callConfig(opts)
 	if err != nil {
@@ -199,9 +203,49 @@ func (s *ChargesService) Create(ctx context.Context, params *ChargeCreateParams,
 	if err != nil {
 		return nil, err
 	}
-	return getObject(ctx, s.client, cfg, request{
+	ch, err := getObject(ctx, s.client, cfg, request{
 		method: http.MethodPost, path: "transaction/v1/charges", body: body,
 	}, (*chargeWire).charge)
+	if err == nil {
+		return ch, nil
+	}
+	return settle(ctx, s.client, cfg, err, recovery[Charge]{
+		kind: "charge", idField: "merchant_trade_id", id: body.MerchantTradeID,
+		find: func(ctx context.Context) (*Charge, error) {
+			return s.byMerchantTradeID(ctx, cfg, body.AppID, body.MerchantTradeID)
+		},
+		differs:  body.differs,
+		objectID: func(ch *Charge) string { return ch.ID },
+		attach:   func(e *Error, ch *Charge) { e.Charge = ch },
+		mark:     func(ch *Charge) { ch.Recovered = true },
+	})
+}
+
+// differs says how ch differs from the charge b asks for, in what matters
+// for money (app, amount, channel, currency), or "" when it does not.
+func (b *chargeCreateBody) differs(ch *Charge) string {
+	want := b.Currency
+	if want == "" {
+		want = "CNY"
+	}
+	got := ch.Currency
+	if got == "" {
+		got = "CNY"
+	}
+	var d []string
+	if ch.AppID != "" && ch.AppID != b.AppID {
+		d = append(d, "app_id "+strconv.Quote(ch.AppID)+", not "+strconv.Quote(b.AppID))
+	}
+	if ch.Amount != b.Amount {
+		d = append(d, "amount "+ch.Amount.String()+", not "+b.Amount.String())
+	}
+	if ch.Channel != b.Channel {
+		d = append(d, "channel "+string(ch.Channel)+", not "+string(b.Channel))
+	}
+	if !strings.EqualFold(got, want) {
+		d = append(d, "currency "+got+", not "+want)
+	}
+	return strings.Join(d, "; ")
 }
 
 // Get returns the charge with the given id.
@@ -369,4 +413,55 @@ func (s *ChargesService) List(ctx context.Context, params *ChargeListParams, opt
 		return nil, err
 	}
 	return l.list(), nil
+}
+
+// GetByMerchantTradeID returns the charge whose MerchantTradeID is
+// merchantTradeID, in the app of the call (see the package docs, App ids),
+// however long ago it was created. When no charge has that id, the error
+// is an *Error matching ErrNotFound.
+//
+// It lists charges filtered by merchant_trade_id, from the start of time:
+// a list without a Created… bound reaches back only about a month.
+func (s *ChargesService) GetByMerchantTradeID(ctx context.Context, merchantTradeID string, opts ...Option) (*Charge, error) {
+	if err := checkMerchantID("merchantTradeID", merchantTradeID); err != nil {
+		return nil, err
+	}
+	cfg, err := s.client.callConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.byMerchantTradeID(ctx, cfg, "", merchantTradeID)
+}
+
+// allTime is the lower bound that makes a charge list reach back to the
+// first charge: grpc-gateway cannot tell created.gte=0 from no bound.
+var allTime = time.Unix(1, 0)
+
+// byMerchantTradeID finds a charge by its merchant_trade_id, in appID or
+// else the call's app. The server's filter is not trusted to be exact: only
+// a charge carrying exactly that id is returned.
+func (s *ChargesService) byMerchantTradeID(ctx context.Context, cfg *config, appID, merchantTradeID string) (*Charge, error) {
+	p := &ChargeListParams{AppID: appID, MerchantTradeID: merchantTradeID, CreatedGTE: allTime}
+	q, err := p.query(cfg.appID)
+	if err != nil {
+		return nil, err
+	}
+	var l chargeListWire
+	r := request{method: http.MethodGet, path: "transaction/v1/charges", query: q}
+	if err := s.client.do(ctx, cfg, r, &l); err != nil {
+		return nil, err
+	}
+	for _, ch := range l.list().Data {
+		if ch.MerchantTradeID == merchantTradeID {
+			return ch, nil
+		}
+	}
+	return nil, &Error{
+		Method:     r.method,
+		Path:       "/" + r.path,
+		StatusCode: http.StatusOK,
+		Message:    "no charge has merchant_trade_id " + strconv.Quote(merchantTradeID),
+		Attempts:   1,
+		class:      ErrNotFound,
+	}
 }

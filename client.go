@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -59,6 +60,8 @@ type Client struct {
 	Charges *ChargesService
 	// Refunds creates, reads and lists refunds.
 	Refunds *RefundsService
+	// Notifications receives Justap's notifications.
+	Notifications *NotificationsService
 
 	cfg    config
 	common service
@@ -87,6 +90,7 @@ type config struct {
 	maxRetryWait     time.Duration
 	requestTimeout   time.Duration
 	maxResponseBytes int64
+	noRecovery       bool // WithRecovery(false)
 	// sign adds signature headers to an attempt, over the exact body bytes.
 	sign func(h http.Header, body []byte) error
 }
@@ -187,8 +191,10 @@ func WithUserAgent(ua string) Option {
 }
 
 // WithLogger logs one debug record per attempt: method, path, status,
-// attempt, duration and request id. Never a body, never the key. Without a
-// logger (or with nil) nothing is logged.
+// attempt, duration and request id; and an info record when a create is
+// recovered after a lost answer (a warning when its merchant id turns out
+// to name other money; see Outcomes in the package docs). Never a body,
+// never the key. Without a logger (or with nil) nothing is logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		c.logger = l
@@ -314,6 +320,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.common.client = c
 	c.Charges = (*ChargesService)(&c.common)
 	c.Refunds = (*RefundsService)(&c.common)
+	c.Notifications = (*NotificationsService)(&c.common)
 	return c, nil
 }
 
@@ -453,6 +460,11 @@ func (c *Client) do(ctx context.Context, cfg *config, r request, out any) error 
 		hc = defaultHTTPClient()
 	}
 
+	// reached is set once an attempt may have been processed without its
+	// answer saying how: the call's outcome is unknown from then on, unless
+	// a later attempt succeeds. A later refusal proves nothing (the earlier
+	// attempt may have done the work), so it does not clear it.
+	reached := false
 	for attempt := 1; ; attempt++ {
 		res := c.attempt(ctx, cfg, hc, r.method, target, body, out)
 		if cfg.logger != nil {
@@ -461,8 +473,9 @@ func (c *Client) do(ctx context.Context, cfg *config, r request, out any) error 
 		if res.err == nil {
 			return nil
 		}
+		reached = reached || (res.reached && r.method != http.MethodGet) // a GET changes nothing
 		e := res.err
-		e.Method, e.Path, e.Attempts = r.method, "/"+r.path, attempt
+		e.Method, e.Path, e.Attempts, e.unknown = r.method, "/"+r.path, attempt, reached
 		if attempt > cfg.maxRetries || !res.retry || ctx.Err() != nil {
 			return withCause(e, ctx.Err())
 		}
@@ -494,6 +507,11 @@ type result struct {
 	err        *Error        // nil on success
 	retry      bool          // the failure may pass on another attempt
 	retryAfter time.Duration // the server's Retry-After, or -1
+	// reached is set when the request may have been processed although
+	// the failure does not say so: its answer was lost, was a 5xx (a proxy's
+	// 502 or 504 hides whether the gateway acted), or was a 2xx whose body
+	// could not be read.
+	reached bool
 }
 
 // attempt sends the request once and reads the response.
@@ -539,6 +557,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 		}
 	}
 
+	doneBefore := actx.Err() != nil
 	resp, err := hc.Do(req)
 	if err != nil {
 		res.err = &Error{Message: "the request failed before a response arrived", Err: unwrapURLError(err)}
@@ -546,11 +565,15 @@ func (c *Client) attempt(ctx context.Context, cfg *config, hc *http.Client, meth
 			res.err.Message, res.err.notSent = why, true
 		}
 		res.retry = retryableTransportError(ctx, err)
+		// A context done before sending, or a refused connection, never
+		// carried the request; any other failure may have.
+		res.reached = !res.err.notSent && !doneBefore && !errors.Is(err, syscall.ECONNREFUSED)
 		return res
 	}
 	defer resp.Body.Close()
 	res.status = resp.StatusCode
 	res.requestID = requestID(resp.Header)
+	res.reached = resp.StatusCode >= 500 || (resp.StatusCode >= 200 && resp.StatusCode <= 299)
 
 	// One byte over the limit shows the body is too large. The announced
 	// Content-Length is not trusted: io.ReadAll grows with what arrives.

@@ -50,7 +50,8 @@
 // the server's code, message and request id, the number of attempts, and
 // the cause. Use errors.Is with ErrNotFound, ErrAuthentication,
 // ErrPermission, ErrInvalidRequest, ErrConflict, ErrRateLimited, ErrServer,
-// ErrNoResponse and ErrMalformedResponse to branch on the kind of failure.
+// ErrNoResponse, ErrMalformedResponse and ErrReusedID to branch on the kind
+// of failure; for what a failed create means for the money, see Outcomes.
 //
 // # Retries and idempotency
 //
@@ -66,10 +67,46 @@
 // body, byte for byte, and that body carries the merchant's idempotency key,
 // MerchantTradeID for charges and MerchantRefundID for refunds. Justap
 // refuses a second charge or refund with a key it has seen, so a retry
-// after a lost response can never move money twice. Such a retry may
-// therefore end in ErrConflict: the first attempt did create the object;
-// read it back (List with MerchantTradeID, or the charge's refunds).
-// Reverse is safe to retry because reversing twice is reversing once.
+// after a lost response can never move money twice. Reverse is safe to
+// retry because reversing twice is reversing once.
+//
+// # Outcomes
+//
+// A create ends in exactly one of four outcomes, told apart by one switch:
+//
+//	ch, err := c.Charges.Create(ctx, params)
+//	var e *justap.Error
+//	switch {
+//	case err == nil:
+//		// Success. ch.Recovered says it was found after a lost answer.
+//	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
+//		// Reused id: MerchantTradeID already names a charge (e.Charge, when
+//		// it could be read) that this call did not create. Nothing moved now;
+//		// use a new id for new money.
+//	case errors.As(err, &e) && e.OutcomeUnknown():
+//		// Outcome unknown: the charge may exist. Retry later with the same
+//		// MerchantTradeID, or look it up with GetByMerchantTradeID.
+//	default:
+//		// Refused: nothing moved. e says why; e.Retryable() says whether
+//		// trying again later may pass.
+//	}
+//
+// Once an attempt of a create may have been processed without its answer
+// saying how (the connection dropped or timed out after sending, the body
+// was cut off, a 5xx came back, or a 2xx whose body could not be read), the
+// outcome stays unknown across the remaining attempts: a later 400, 401,
+// 403 or 404 does not prove that nothing moved. When such a call ends, by a
+// retry refused as a duplicate or by running out of attempts, Create looks
+// the object up by its merchant id (GetByMerchantTradeID, or
+// GetByMerchantRefundID, which matches the id that Refunds.Create records in
+// the refund's metadata under MerchantRefundIDMetadataKey). If it exists and
+// is what was asked (app, amount, channel and currency of a charge; charge
+// and amount of a refund), Create returns it with Recovered set, and logs an
+// info record when a logger is set. If it exists for other money, the error
+// matches ErrReusedID. If the lookup finds nothing or fails, the error keeps
+// OutcomeUnknown. A create refused as a duplicate on its first attempt
+// matches ErrConflict and ErrReusedID, with the object the id names in the
+// error's Charge or Refund field. WithRecovery(false) turns the lookups off.
 //
 // # Listing
 //
@@ -103,6 +140,40 @@
 // offline, with no key and no network. It keeps charges and refunds in
 // memory, answers in the gateway's wire format, checks request signatures,
 // and can be told to fail, delay or cut off responses to exercise retries.
+//
+// # Notifications
+//
+// Justap posts a notification to a charge's NotifyURL when the charge is
+// paid, refunded (once per refund), reversed, closed, and so on.
+// [NotificationsService.Handler] (as Client.Notifications.Handler) returns
+// the http.Handler for that URL. Justap encrypts a notification with its
+// RSA private key, block by block, which authenticates each block but not
+// the message: blocks can be reordered, and a genuine notification can be
+// replayed. So the handler treats a notification as a hint: it decrypts it
+// with Justap's public keys ([WithJustapPublicKey]; several during a
+// rotation), checks the app, reads the charge back from the API by its
+// merchant_trade_id (and its refunds for charge.refunded), checks that the
+// API agrees with the event, and only then calls the merchant's function
+// with the API's charge. Anything else is answered with a status that
+// makes Justap resend (500) or says the notification was refused (400). An
+// unencrypted notification is refused unless [AllowUnencryptedNotifications]
+// is set. [ParseNotification] decodes and authenticates without the rest.
+//
+// The function must be idempotent: Justap resends until it gets a 2xx, and
+// a [NotificationStore] (in memory by default) only spares the calls it can
+// recognise by notify_id. Justap gives up after about 25 hours, so run the
+// same function from a periodic sweep as well:
+//
+//	for ch, err := range c.Charges.All(ctx, &justap.ChargeListParams{
+//		CreatedGTE: time.Now().Add(-48 * time.Hour), Paid: justap.Bool(true), Limit: 100,
+//	}) {
+//		if err == nil {
+//			err = handle(ctx, &justap.ChargeEvent{Type: justap.EventChargePaid, Charge: ch})
+//		}
+//		if err != nil {
+//			break // the next sweep tries again
+//		}
+//	}
 //
 // # Request signing
 //

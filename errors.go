@@ -38,6 +38,12 @@ var (
 	// timeout, cancelled context). The request may or may not have been
 	// processed.
 	ErrNoResponse = errors.New("justap: no response")
+	// ErrReusedID: a create was refused because its MerchantTradeID or
+	// MerchantRefundID already names a charge or refund that this call did
+	// not create; nothing was created. The Error's Charge or Refund field
+	// holds that object when it could be read. Such an error matches
+	// ErrConflict too.
+	ErrReusedID = errors.New("justap: merchant id already used")
 	// ErrMalformedResponse: a response arrived but could not be read as the
 	// API's JSON (a truncated body, the wrong shape, a body over the size
 	// limit, or a success without its object).
@@ -81,12 +87,28 @@ type Error struct {
 	// context's error, or a decoding error.
 	Err error
 
+	// Charge is the charge that the merchant_trade_id of a refused
+	// [ChargesService.Create] already names (see ErrReusedID), when it
+	// could be read; nil otherwise.
+	Charge *Charge
+	// Refund is the refund that the merchant_refund_id of a refused
+	// [RefundsService.Create] already names (see ErrReusedID), when it
+	// could be found; nil otherwise.
+	Refund *Refund
+
 	// class is ErrNoResponse or ErrMalformedResponse when the failure is
-	// one of those without the status saying so (a body cut off mid-way).
+	// one of those without the status saying so (a body cut off mid-way),
+	// or ErrNotFound when a lookup by a merchant id found nothing.
 	class error
 	// notSent is set when the request certainly never reached the server
 	// and trying again will fail the same way (a refused TLS certificate).
 	notSent bool
+	// unknown is set when an attempt may have been processed and no later
+	// attempt proved what happened.
+	unknown bool
+	// reused is set when a create's merchant id names an object this call
+	// did not create (ErrReusedID).
+	reused bool
 }
 
 // maxErrorBody bounds the bytes of a response body kept in an Error.
@@ -147,6 +169,12 @@ func (e *Error) Error() string {
 // hint says what the caller can do about the failure.
 func (e *Error) hint() string {
 	switch {
+	case e.reused:
+		return "the merchant id was used before, for the charge or refund in the Error's Charge or Refund field " +
+			"when it could be read; this call created nothing: use a new merchant id for new money"
+	case e.unknown:
+		return "an attempt may have been processed, so the outcome is unknown; retrying later with the same " +
+			"merchant id is safe (a create resent with it cannot charge or refund twice)"
 	case e.Is(ErrAuthentication):
 		return "check the API key, and the signing key if requests are signed"
 	case e.Is(ErrPermission):
@@ -243,7 +271,7 @@ func (e *Error) Is(target error) bool {
 	s, c := e.StatusCode, e.Code
 	switch target {
 	case ErrNotFound:
-		return s == http.StatusNotFound || c == 5
+		return s == http.StatusNotFound || c == 5 || e.class == ErrNotFound
 	case ErrAuthentication:
 		return s == http.StatusUnauthorized || c == 16
 	case ErrPermission:
@@ -251,7 +279,9 @@ func (e *Error) Is(target error) bool {
 	case ErrInvalidRequest:
 		return s == http.StatusBadRequest || s == http.StatusUnprocessableEntity || c == 3 || c == 9 || c == 11
 	case ErrConflict:
-		return s == http.StatusConflict || c == 6 || c == 10
+		return s == http.StatusConflict || c == 6 || c == 10 || e.reused
+	case ErrReusedID:
+		return e.reused
 	case ErrRateLimited:
 		return s == http.StatusTooManyRequests || c == 8
 	case ErrServer:
@@ -272,6 +302,22 @@ func (e *Error) Is(target error) bool {
 func (e *Error) Retryable() bool {
 	return !e.notSent && (e.Is(ErrNoResponse) || e.Is(ErrServer) || e.Is(ErrRateLimited))
 }
+
+// OutcomeUnknown reports whether the call may have done what it asked
+// although it failed (never for a GET, which changes nothing): an attempt
+// was sent and its answer was lost (the connection dropped, a timeout, a
+// body cut off), was a 5xx, or was a 2xx whose body could not be read; and
+// no later attempt proved what happened, as a success would (a later
+// refusal proves nothing: the earlier attempt may have done the work).
+//
+// For a create it means the charge or refund may exist. Do not treat it as
+// refused: retry later with the same MerchantTradeID or MerchantRefundID,
+// which can never move money twice, or look the object up by that id
+// ([ChargesService.GetByMerchantTradeID], [RefundsService.GetByMerchantRefundID]).
+// Creates already do that lookup before returning (see the package docs,
+// Outcomes), so a create's error says OutcomeUnknown only when the lookup
+// could not settle it.
+func (e *Error) OutcomeUnknown() bool { return e.unknown }
 
 // apiErrorBody is either error shape Justap answers with.
 type apiErrorBody struct {

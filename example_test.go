@@ -293,3 +293,74 @@ func ExampleParseAmount() {
 	// 1999 <nil>
 	// justap: parse amount "0.001": has a fraction of a fen
 }
+
+// The four outcomes of a create, and the one switch that tells them apart.
+// Here the gateway creates the charge but its answer is lost; the retry is
+// refused as a duplicate, and Create finds the charge by its
+// MerchantTradeID.
+func ExampleError_OutcomeUnknown() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
+
+	ch, err := c.Charges.Create(context.Background(), &justap.ChargeCreateParams{
+		MerchantTradeID: "order-1001",
+		Amount:          justap.Amount(1999),
+		Channel:         justap.ChannelAlipayQR,
+		Subject:         "T-shirt",
+		Body:            "One T-shirt, size M",
+		ClientIP:        "203.0.113.7",
+	})
+	var e *justap.Error
+	switch {
+	case err == nil:
+		fmt.Println("created", ch.ID, "recovered:", ch.Recovered)
+	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
+		// Nothing was created now; e.Charge is the charge the id names.
+		fmt.Println("order-1001 was used before: use a new id for new money")
+	case errors.As(err, &e) && e.OutcomeUnknown():
+		fmt.Println("may or may not exist: retry later with order-1001")
+	default:
+		fmt.Println("refused, nothing created:", err)
+	}
+	// Output: created ch_0000000001 recovered: true
+}
+
+func ExampleChargesService_GetByMerchantTradeID() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	exampleCharge(c, "order-1001", justap.Amount(1999))
+
+	ch, err := c.Charges.GetByMerchantTradeID(context.Background(), "order-1001")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ch.ID, ch.Amount)
+	_, err = c.Charges.GetByMerchantTradeID(context.Background(), "order-1002")
+	fmt.Println(errors.Is(err, justap.ErrNotFound))
+	// Output:
+	// ch_0000000001 19.99
+	// true
+}
+
+func ExampleRefundsService_GetByMerchantRefundID() {
+	c, srv := exampleClient()
+	defer srv.Close()
+	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
+	if err := srv.Pay(ch.ID); err != nil {
+		panic(err)
+	}
+	_, err := c.Refunds.Create(context.Background(), &justap.RefundCreateParams{
+		ChargeID: ch.ID, MerchantRefundID: "refund-1001-1", Description: "returned", Amount: justap.Amount(500),
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	rf, err := c.Refunds.GetByMerchantRefundID(context.Background(), ch.ID, "refund-1001-1")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rf.ID, rf.Amount, rf.Metadata[justap.MerchantRefundIDMetadataKey])
+	// Output: re_0000000001 5.00 refund-1001-1
+}

@@ -34,7 +34,7 @@ const faultChargeBody = `{"object":"Charge","data":{"charge_id":"ch_1","object":
 var faultSentinels = []error{
 	justap.ErrNotFound, justap.ErrAuthentication, justap.ErrPermission, justap.ErrInvalidRequest,
 	justap.ErrConflict, justap.ErrRateLimited, justap.ErrServer, justap.ErrNoResponse,
-	justap.ErrMalformedResponse,
+	justap.ErrMalformedResponse, justap.ErrReusedID,
 }
 
 // faultBackoff keeps retries fast in tests.
@@ -253,7 +253,7 @@ func TestFaults(t *testing.T) {
 		},
 		{
 			name: "409 is not retried", handler: status(409, rpc(6, "merchant_trade_id already exists")), create: true,
-			wantAttempts: 1, wantStatus: 409, wantCode: 6, wantIs: []error{justap.ErrConflict},
+			wantAttempts: 1, wantStatus: 409, wantCode: 6, wantIs: []error{justap.ErrConflict, justap.ErrReusedID},
 		},
 		{
 			name: "422 is not retried", handler: status(422, `{"error_code":"INVALID_AMOUNT","error_message":"bad amount","error_reason":"amount"}`),
@@ -545,7 +545,10 @@ func runFault(t *testing.T, tc faultCase) {
 	)
 	switch {
 	case tc.create:
-		got, err = c.Charges.Create(ctx, faultCreateParams("order-1"), tc.call...)
+		// These cases are about the attempts; the lookups of a create's
+		// recovery have tests of their own (outcome_test.go).
+		call := append([]justap.Option{justap.WithRecovery(false)}, tc.call...)
+		got, err = c.Charges.Create(ctx, faultCreateParams("order-1"), call...)
 	case tc.list:
 		got, err = c.Charges.List(ctx, nil, tc.call...)
 	default:
@@ -758,7 +761,9 @@ func TestRetriedCreateChargesOnce(t *testing.T) {
 		hangUp(t, w, true, "")
 	})
 
-	_, err := c.Charges.Create(context.Background(), faultCreateParams("order-once"))
+	// With recovery off, the conflict is returned as it is (outcome_test.go
+	// tests the recovery), saying that the outcome is unknown.
+	_, err := c.Charges.Create(context.Background(), faultCreateParams("order-once"), justap.WithRecovery(false))
 	var e *justap.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("err = %v, want a *justap.Error", err)
@@ -766,6 +771,10 @@ func TestRetriedCreateChargesOnce(t *testing.T) {
 	if !errors.Is(err, justap.ErrConflict) || e.Code != 6 || e.StatusCode != 409 || e.Attempts != 2 || e.RequestID != "req-dup" {
 		t.Errorf("err = %v (status %d, code %d, attempts %d, request id %q), want a 409 conflict, code 6, after 2 attempts",
 			err, e.StatusCode, e.Code, e.Attempts, e.RequestID)
+	}
+	if !e.OutcomeUnknown() || errors.Is(err, justap.ErrReusedID) {
+		t.Errorf("OutcomeUnknown() = %v, ErrReusedID %v; want an unknown outcome, not a reused id",
+			e.OutcomeUnknown(), errors.Is(err, justap.ErrReusedID))
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -813,7 +822,7 @@ func TestRetriedRefundRefundsOnce(t *testing.T) {
 	})
 	_, err := c.Refunds.Create(context.Background(), &justap.RefundCreateParams{
 		ChargeID: "ch_1", MerchantRefundID: "refund-once", Description: "damaged", Amount: justap.Amount(100),
-	})
+	}, justap.WithRecovery(false))
 	var e *justap.Error
 	if !errors.As(err, &e) || !errors.Is(err, justap.ErrConflict) || e.Attempts != 2 {
 		t.Fatalf("err = %v, want a conflict after 2 attempts", err)
@@ -952,14 +961,22 @@ func TestFakeFaultMatrix(t *testing.T) {
 				errors.As(err, &e)
 				switch {
 				case f.fault.Kind == justaptest.FaultMalformed:
-					// A 200 that cannot be read is not retried.
+					// A 200 that cannot be read is not retried. On a create
+					// or a reverse it may have done the work, so the outcome
+					// is unknown (here the fake did nothing, and a create's
+					// lookup finds nothing); a read changes nothing.
 					if !errors.Is(err, justap.ErrMalformedResponse) || e.Attempts != 1 || requests != 1 {
 						t.Errorf("err = %v after %d requests, want ErrMalformedResponse after 1", err, requests)
 					}
+					changes := o.create || o.op == justaptest.OpReverseCharge
+					if e != nil && e.OutcomeUnknown() != changes {
+						t.Errorf("OutcomeUnknown() = %v, want %v", e.OutcomeUnknown(), changes)
+					}
 				case f.fault.Kind == justaptest.FaultDropResponse && o.create:
-					// The first attempt made it; the retry is refused.
-					if !errors.Is(err, justap.ErrConflict) || e.Code != 6 || e.Attempts != 2 || requests != 2 {
-						t.Errorf("err = %v after %d requests, want ErrConflict (code 6) after 2", err, requests)
+					// The first attempt made it; the retry is refused, and
+					// the lookup by merchant id finds it.
+					if err != nil || requests != 2 {
+						t.Errorf("err = %v after %d requests, want success (recovered) after 2", err, requests)
 					}
 				default:
 					if err != nil || requests != 2 {

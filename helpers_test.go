@@ -2,11 +2,14 @@ package justap_test
 
 import (
 	"bytes"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -113,4 +116,91 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	io.WriteString(w, body)
+}
+
+// Notifications: Justap's test-only keys (testdata/notifications/make.sh),
+// and bodies encrypted the way Justap's gateway encrypts them.
+const (
+	justapKey2048 = "testdata/test-only-justap-rsa2048.pem"
+	justapKey4096 = "testdata/test-only-justap-rsa4096.pem"
+)
+
+// justapKey loads one of Justap's test-only private keys.
+func justapKey(t testing.TB, name string) *rsa.PrivateKey {
+	t.Helper()
+	k, err := justap.ParsePrivateKeyPEM(readTestdata(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// encryptBlocks encrypts plain as Justap's gateway does (PHP's
+// openssl_private_encrypt): blocks of at most key size - 11 bytes, each
+// padded with PKCS#1 v1.5 type 1 and raised to the private exponent, which
+// is what rsa.SignPKCS1v15 does with hash 0.
+func encryptBlocks(t testing.TB, key *rsa.PrivateKey, plain []byte) []byte {
+	t.Helper()
+	out, err := encryptAsJustap(key, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func encryptAsJustap(key *rsa.PrivateKey, plain []byte) ([]byte, error) {
+	var out []byte
+	for step := key.Size() - 11; len(plain) > 0; {
+		n := min(step, len(plain))
+		b, err := rsa.SignPKCS1v15(nil, key, 0, plain[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+		plain = plain[n:]
+	}
+	return out, nil
+}
+
+// exampleNotification is notificationBody for the examples, which have
+// no testing.TB: it panics on failure.
+func exampleNotification(keyFile, event string, object []byte) []byte {
+	pemBytes, err := os.ReadFile(keyFile)
+	if err != nil {
+		panic(err)
+	}
+	key, err := justap.ParsePrivateKeyPEM(pemBytes)
+	if err != nil {
+		panic(err)
+	}
+	ct, err := encryptAsJustap(key, object)
+	if err != nil {
+		panic(err)
+	}
+	b, err := json.Marshal(map[string]any{"event": event, "is_encrypted": true, "data": ct}) // []byte: base64
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// notificationBody returns the body of an encrypted notification of event
+// whose object is the JSON text object.
+func notificationBody(t testing.TB, key *rsa.PrivateKey, event string, object []byte) []byte {
+	t.Helper()
+	return envelopeBody(t, event, true, base64.StdEncoding.EncodeToString(encryptBlocks(t, key, object)))
+}
+
+// envelopeBody returns a notification body with data as given: a string
+// (base64) or a JSON object's text ([]byte or json.RawMessage).
+func envelopeBody(t testing.TB, event string, encrypted bool, data any) []byte {
+	t.Helper()
+	if b, ok := data.([]byte); ok {
+		data = json.RawMessage(b)
+	}
+	b, err := json.Marshal(map[string]any{"event": event, "is_encrypted": encrypted, "data": data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

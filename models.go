@@ -114,6 +114,12 @@ type Charge struct {
 	ReversedAt time.Time     // wire "reversed_at"
 	ExpiresAt  time.Time     // wire "time_expire": when an unpaid charge expires
 	ExpiredAt  time.Time     // wire "expired_ts": when it did expire
+
+	// Recovered is set on the charge [ChargesService.Create] returns when
+	// the answer to its create was lost and the charge was found by its
+	// MerchantTradeID instead (see Outcomes in the package docs). It is
+	// never on the wire, and always false on a charge read any other way.
+	Recovered bool
 }
 
 // chargeWire is a Charge as the gateway writes it.
@@ -327,6 +333,12 @@ type Refund struct {
 
 	CreatedAt   time.Time // wire "created_at", else "created"
 	SucceededAt time.Time // wire "success_at", else "succeed_ts"
+
+	// Recovered is set on the refund [RefundsService.Create] returns when
+	// the answer to its create was lost and the refund was found by its
+	// MerchantRefundID instead (see Outcomes in the package docs). It is
+	// never on the wire, and always false on a refund read any other way.
+	Recovered bool
 }
 
 // refundWire is a Refund as the gateway writes it.

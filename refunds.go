@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/justap-go/justap/internal/rules"
@@ -22,7 +23,8 @@ type RefundCreateParams struct {
 	ChargeID string
 	// MerchantRefundID is the merchant's own refund number, unique, at most
 	// 32 characters of UTF-8. It is the idempotency key of the refund: reuse the same
-	// id when retrying, and a retry can never refund twice.
+	// id when retrying, and a retry can never refund twice. Create also
+	// records it in the refund's metadata (see MerchantRefundIDMetadataKey).
 	MerchantRefundID string
 	// Description says why, at most 255 characters. Required.
 	Description string
@@ -102,13 +104,17 @@ func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
 	if err := rules.CheckExtraObject(p.Extra); err != nil {
 		return nil, invalid(t+"Extra", err.Error())
 	}
+	md, err := refundMetadata(p.Metadata, p.MerchantRefundID)
+	if err != nil {
+		return nil, err
+	}
 	return &refundCreateBody{
 		AppID:            appID,
 		ChargeID:         p.ChargeID,
 		MerchantRefundID: p.MerchantRefundID,
 		Description:      p.Description,
 		Amount:           amount,
-		Metadata:         p.Metadata,
+		Metadata:         md,
 		NotifyURL:        p.NotifyURL,
 		NotificationArea: p.NotificationArea,
 		Extra:            p.Extra,
@@ -120,7 +126,13 @@ func (p *RefundCreateParams) wire(appID string) (*refundCreateBody, error) {
 // with Get to follow it.
 //
 // Create is retried on failures where the outcome is unknown:
-// MerchantRefundID makes that safe.
+// MerchantRefundID makes that safe. Create records MerchantRefundID in the
+// refund's metadata (see MerchantRefundIDMetadataKey), and when an earlier
+// attempt may have created the refund and no attempt's answer says so, it
+// looks the refund up by that id among the charge's refunds and returns it,
+// with Recovered set, if it is the refund asked for. Every other end is one
+// of the outcomes of the package docs: a refusal, OutcomeUnknown, or
+// ErrReusedID.
 func (s *RefundsService) Create(ctx context.Context, params *RefundCreateParams, opts ...Option) (*Refund, error) {
 	cfg, err := s.client.callConfig(opts)
 	if err != nil {
@@ -130,9 +142,35 @@ func (s *RefundsService) Create(ctx context.Context, params *RefundCreateParams,
 	if err != nil {
 		return nil, err
 	}
-	return getObject(ctx, s.client, cfg, request{
+	rf, err := getObject(ctx, s.client, cfg, request{
 		method: http.MethodPost, path: "transaction/v1/refunds", body: body,
 	}, (*refundWire).refund)
+	if err == nil {
+		return rf, nil
+	}
+	return settle(ctx, s.client, cfg, err, recovery[Refund]{
+		kind: "refund", idField: "merchant_refund_id", id: body.MerchantRefundID,
+		find: func(ctx context.Context) (*Refund, error) {
+			return s.byMerchantRefundID(ctx, cfg, body.AppID, body.ChargeID, body.MerchantRefundID)
+		},
+		differs:  body.differs,
+		objectID: func(r *Refund) string { return r.ID },
+		attach:   func(e *Error, r *Refund) { e.Refund = r },
+		mark:     func(r *Refund) { r.Recovered = true },
+	})
+}
+
+// differs says how r differs from the refund b asks for (its charge, and
+// its amount unless b refunds the whole rest), or "" when it does not.
+func (b *refundCreateBody) differs(r *Refund) string {
+	var d []string
+	if r.ChargeID != "" && r.ChargeID != b.ChargeID {
+		d = append(d, "charge "+r.ChargeID+", not "+b.ChargeID)
+	}
+	if b.Amount != nil && r.Amount != Amount(*b.Amount) {
+		d = append(d, "amount "+r.Amount.String()+", not "+Amount(*b.Amount).String())
+	}
+	return strings.Join(d, "; ")
 }
 
 // Get returns one refund of a charge.

@@ -169,7 +169,8 @@ func routeAllSigned(t testing.TB, mux *http.ServeMux, vh *verifying) {
 const (
 	sigChargeBody = `{"app_id":"app_test_1","merchant_trade_id":"order-1","amount":0.01,"channel":"AlipayQR",` +
 		`"subject":"s","body":"b","client_ip":"127.0.0.1"}`
-	sigRefundBody = `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1","description":"d","amount":0.01}`
+	sigRefundBody = `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1","description":"d","amount":0.01,` +
+		`"metadata":{"justap_merchant_refund_id":"refund-1"}}`
 )
 
 var (

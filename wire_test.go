@@ -110,7 +110,7 @@ func TestOperationsWire(t *testing.T) {
 		{
 			name: "create refund", method: "POST", path: "/transaction/v1/refunds",
 			body: `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1",
-				"description":"returned","amount":0.50}`,
+				"description":"returned","amount":0.50,"metadata":{"justap_merchant_refund_id":"refund-1"}}`,
 			response: refundJSON,
 			call:     func(c *justap.Client) (any, error) { return c.Refunds.Create(ctx, minimalRefund()) },
 			checkResp: func(t *testing.T, v any) {
@@ -215,7 +215,7 @@ func TestCreateRefundFull(t *testing.T) {
 	c, mux, _ := setup(t)
 	mux.HandleFunc("POST /transaction/v1/refunds", func(w http.ResponseWriter, r *http.Request) {
 		testJSONBody(t, r, `{"app_id":"app_test_1","charge_id":"ch_1","merchant_refund_id":"refund-1",
-			"description":"returned","metadata":{"k":"v"},"notify_url":"https://m.example/n",
+			"description":"returned","metadata":{"k":"v","justap_merchant_refund_id":"refund-1"},"notify_url":"https://m.example/n",
 			"notification_area":"HK","extra":{"x":1}}`)
 		writeJSON(w, 200, refundJSON)
 	})

@@ -71,12 +71,16 @@ func ExampleHandler_FailNext() {
 		justap.WithRetryBackoff(time.Millisecond, time.Millisecond))
 
 	// The first create is processed but its response is lost; the client
-	// retries, and the retry is refused as a duplicate. One charge exists.
+	// retries, the retry is refused as a duplicate, and the client finds the
+	// charge by its merchant_trade_id. One charge exists.
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
-	_, err = c.Charges.Create(context.Background(), &justap.ChargeCreateParams{
+	ch, err := c.Charges.Create(context.Background(), &justap.ChargeCreateParams{
 		MerchantTradeID: "order-1", Amount: 100, Channel: justap.ChannelAlipayQR,
 		Subject: "s", Body: "b", ClientIP: "203.0.113.7",
 	})
-	fmt.Println(errors.Is(err, justap.ErrConflict), srv.Count(justaptest.OpCreateCharge), len(srv.Charges()))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ch.Recovered, srv.Count(justaptest.OpCreateCharge), len(srv.Charges()))
 	// Output: true 2 1
 }

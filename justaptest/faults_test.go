@@ -119,7 +119,8 @@ func TestFaultMalformed(t *testing.T) {
 func TestFaultDropResponse(t *testing.T) {
 	f := newFixture(t)
 	f.srv.FailNext(1, justaptest.Fault{Kind: justaptest.FaultDropResponse})
-	_, err := f.c.Charges.Create(context.Background(), params("o", 100))
+	// Without the client's recovery, which would find the charge.
+	_, err := f.c.Charges.Create(context.Background(), params("o", 100), justap.WithRecovery(false))
 	if !errors.Is(err, justap.ErrNoResponse) {
 		t.Errorf("create whose response was dropped: %v, want ErrNoResponse", err)
 	}
@@ -227,9 +228,10 @@ func TestRetriedCreateNeverChargesTwice(t *testing.T) {
 	srv := justaptest.NewServer(t)
 	c := retryingClient(t, srv)
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
-	_, err := c.Charges.Create(context.Background(), params("order-1", 1999))
+	_, err := c.Charges.Create(context.Background(), params("order-1", 1999), justap.WithRecovery(false))
 	// The first attempt created the charge and lost its response; the retry
-	// was refused as a duplicate.
+	// was refused as a duplicate (and the client's recovery, off here, would
+	// have found the charge).
 	e := apiError(t, err)
 	if !errors.Is(err, justap.ErrConflict) || e.Attempts != 2 {
 		t.Errorf("create: %v (attempts %d), want ErrConflict after 2 attempts", err, e.Attempts)
@@ -268,7 +270,7 @@ func TestRetriedRefundNeverRefundsTwice(t *testing.T) {
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateRefund, Kind: justaptest.FaultReset})
 	_, err = c.Refunds.Create(ctx, &justap.RefundCreateParams{
 		ChargeID: ch.ID, MerchantRefundID: "refund-1", Description: "d", Amount: 300,
-	})
+	}, justap.WithRecovery(false))
 	if e := apiError(t, err); !errors.Is(err, justap.ErrConflict) || e.Attempts != 3 {
 		t.Errorf("refund: %v, want ErrConflict after 3 attempts", err)
 	}

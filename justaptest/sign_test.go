@@ -288,7 +288,7 @@ func TestSignedRetryAfterLostResponse(t *testing.T) {
 	c := newClient(t, f.srv, justap.WithPrivateKey(signingKey(t)),
 		justap.WithMaxRetries(1), justap.WithRetryBackoff(time.Millisecond, time.Millisecond))
 	f.srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
-	_, err := c.Charges.Create(context.Background(), params("order-lost", 700))
+	_, err := c.Charges.Create(context.Background(), params("order-lost", 700), justap.WithRecovery(false))
 	if !errors.Is(err, justap.ErrConflict) || apiError(t, err).Attempts != 2 {
 		t.Fatalf("create: %v, want ErrConflict after 2 attempts", err)
 	}

@@ -166,8 +166,9 @@ func TestProviderDown(t *testing.T) {
 }
 
 // The charge is created but Justap's answer is lost: the SDK retries, the
-// retry is refused as a duplicate, and the shop reads the charge back. The
-// customer gets the order, and exactly one charge exists.
+// retry is refused as a duplicate, and the SDK finds the charge by its
+// merchant_trade_id. The customer gets the order, and exactly one charge
+// exists.
 func TestLostAnswerOnCreate(t *testing.T) {
 	s := newTestShop(t)
 	s.fake.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
@@ -178,6 +179,36 @@ func TestLostAnswerOnCreate(t *testing.T) {
 	}
 	if n := s.fake.Count(justaptest.OpCreateCharge); n != 2 {
 		t.Errorf("%d create requests, want 2", n)
+	}
+}
+
+// A refund is made but every answer is lost, and the lookup fails too: the
+// shop says it cannot tell, and keeps the refund's id. The customer's next
+// refund request reuses it: Justap refuses it as a duplicate, the SDK shows
+// the refund it names, and the shop reports that refund. One refund exists.
+func TestUnknownRefundIsRetriedWithItsID(t *testing.T) {
+	s := newTestShop(t, justap.WithMaxRetries(1))
+	o := s.call("POST", "/orders", `{"amount": "19.99", "channel": "AlipayQR", "subject": "T-shirt"}`, http.StatusCreated)
+	id := o["order_id"].(string)
+	if err := s.fake.Pay(o["charge_id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	s.fake.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateRefund, Kind: justaptest.FaultDropResponse})
+	s.fake.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateRefund, Status: http.StatusServiceUnavailable})
+	s.fake.FailNext(2, justaptest.Fault{Op: justaptest.OpListRefunds, Status: http.StatusServiceUnavailable})
+	got := s.call("POST", "/orders/"+id+"/refund", `{"amount": "5.00"}`, http.StatusBadGateway)
+	if msg, _ := got["error"].(string); !strings.Contains(msg, "cannot tell") {
+		t.Errorf("error = %q, want it to say the outcome is unknown", msg)
+	}
+	rf := s.call("POST", "/orders/"+id+"/refund", `{"amount": "5.00"}`, http.StatusOK)
+	ch, _ := s.fake.Charge(o["charge_id"].(string))
+	if len(ch.Refunds) != 1 || ch.AmountRefunded != 500 || rf["refund_id"] != ch.Refunds[0].ID {
+		t.Fatalf("refund %v; the charge has %d refunds of %v; want the one refund of 5.00", rf, len(ch.Refunds), ch.AmountRefunded)
+	}
+	// Settled: the next refund is a new one.
+	s.call("POST", "/orders/"+id+"/refund", `{"amount": "1.00"}`, http.StatusOK)
+	if ch, _ := s.fake.Charge(o["charge_id"].(string)); len(ch.Refunds) != 2 || ch.AmountRefunded != 600 {
+		t.Errorf("%d refunds of %v, want 2 of 6.00", len(ch.Refunds), ch.AmountRefunded)
 	}
 }
 

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,6 +35,10 @@ type order struct {
 	id       string // also the charge's merchant_trade_id
 	chargeID string
 	refunds  int // refunds asked for so far, to number the next one
+	// pendingRefund is the merchant_refund_id of a refund whose outcome is
+	// unknown: the next refund request reuses it, so that it cannot refund
+	// twice.
+	pendingRefund string
 }
 
 func newShop(c *justap.Client, prefix string, log *slog.Logger) http.Handler {
@@ -156,12 +158,9 @@ func (s *shop) create(w http.ResponseWriter, r *http.Request) {
 		ClientIP:        clientIP(r),
 		TTL:             15 * time.Minute,
 	}
+	// A lost answer is the SDK's to settle: Create finds the charge by its
+	// merchant_trade_id and returns it (charge.Recovered is then set).
 	charge, err := s.c.Charges.Create(r.Context(), params)
-	if errors.Is(err, justap.ErrConflict) {
-		// An earlier attempt of this call created the charge but its answer
-		// was lost; the retry was refused. Read that charge back.
-		charge, err = s.findCharge(r.Context(), params)
-	}
 	if err != nil {
 		s.providerError(w, "create the charge", err)
 		return
@@ -171,23 +170,6 @@ func (s *shop) create(w http.ResponseWriter, r *http.Request) {
 	s.orders[o.id] = o
 	s.mu.Unlock()
 	reply(w, http.StatusCreated, view(o, charge))
-}
-
-// findCharge reads back the charge created for p by its merchant_trade_id,
-// and checks that it is the same charge.
-func (s *shop) findCharge(ctx context.Context, p *justap.ChargeCreateParams) (*justap.Charge, error) {
-	l, err := s.c.Charges.List(ctx, &justap.ChargeListParams{MerchantTradeID: p.MerchantTradeID, Limit: 1})
-	if err != nil {
-		return nil, err
-	}
-	if len(l.Data) == 0 {
-		return nil, fmt.Errorf("no charge for order %s", p.MerchantTradeID)
-	}
-	ch := l.Data[0]
-	if ch.Amount != p.Amount || ch.Channel != p.Channel {
-		return nil, fmt.Errorf("order id %s is taken by another charge (%s)", p.MerchantTradeID, ch.ID)
-	}
-	return ch, nil
 }
 
 // lookup finds the order of the request's {id}.
@@ -241,12 +223,28 @@ func (s *shop) refund(w http.ResponseWriter, r *http.Request) {
 		p.Amount = a
 	}
 	// Each refund request is a new refund with its own merchant_refund_id;
-	// the SDK's retries within this call reuse it, so they never refund twice.
+	// the SDK's retries within this call reuse it, so they never refund
+	// twice. After an unknown outcome, the next request reuses it too.
 	s.mu.Lock()
-	o.refunds++
-	p.MerchantRefundID = o.id + "-r" + strconv.Itoa(o.refunds)
+	if o.pendingRefund == "" {
+		o.refunds++
+		o.pendingRefund = o.id + "-r" + strconv.Itoa(o.refunds)
+	}
+	p.MerchantRefundID = o.pendingRefund
 	s.mu.Unlock()
 	rf, err := s.c.Refunds.Create(r.Context(), p)
+	var e *justap.Error
+	if errors.Is(err, justap.ErrReusedID) && errors.As(err, &e) && e.Refund != nil &&
+		(p.FullRefund || e.Refund.Amount == p.Amount) {
+		// The id was used by the earlier request whose outcome was unknown,
+		// for this same refund: it did happen.
+		rf, err = e.Refund, nil
+	}
+	if !errors.As(err, &e) || !e.OutcomeUnknown() {
+		s.mu.Lock()
+		o.pendingRefund = "" // settled: the next refund is a new one
+		s.mu.Unlock()
+	}
 	if err != nil {
 		s.providerError(w, "refund", err)
 		return
@@ -272,11 +270,16 @@ func (s *shop) cancel(w http.ResponseWriter, r *http.Request) {
 
 // providerError answers a failed Justap call: the shop's request was
 // refused (409: the order's state does not allow it), or Justap could not
-// be reached (502). The details go to the log, not to the customer.
+// be reached or may have acted without saying so (502). The details go to
+// the log, not to the customer.
 func (s *shop) providerError(w http.ResponseWriter, what string, err error) {
 	s.log.Error("justap call failed", "what", what, "err", err)
 	var e *justap.Error
 	switch {
+	case errors.As(err, &e) && e.OutcomeUnknown():
+		// It may have happened: never report this as refused.
+		fail(w, http.StatusBadGateway, "cannot tell whether the payment provider managed to "+what+
+			"; try again in a moment (a refund is retried with the same refund id, so it never happens twice)")
 	case errors.As(err, &e) && (errors.Is(err, justap.ErrInvalidRequest) || errors.Is(err, justap.ErrConflict)):
 		fail(w, http.StatusConflict, "cannot "+what+": "+e.Message)
 	default:

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/justap-go/justap"
+)
+
+func (a *app) refundsCreate(args []string) error {
+	fs := a.flags("refunds create")
+	chargeID := fs.String("charge", "", "the charge to refund")
+	amountText := fs.String("amount", "", "yuan to refund, such as 5.00")
+	full := fs.Bool("full", false, "refund what is left of the charge")
+	mrid := fs.String("merchant-refund-id", "", "your refund number, the idempotency key")
+	desc := fs.String("description", "", "why")
+	if _, err := a.parse(fs, args, 0, ""); err != nil {
+		return err
+	}
+	params := &justap.RefundCreateParams{ChargeID: *chargeID, Description: *desc, FullRefund: *full}
+	switch {
+	case *chargeID == "":
+		return usagef("refunds create: --charge is required")
+	case *desc == "":
+		return usagef("refunds create: --description is required (say why, for the customer and the books)")
+	case *amountText == "" && !*full:
+		return usagef("refunds create: give --amount (such as 5.00) or --full")
+	case *amountText != "" && *full:
+		return usagef("refunds create: give --amount or --full, not both")
+	case *amountText != "":
+		amt, err := justap.ParseAmount(*amountText)
+		if err != nil {
+			return usagef("--amount %q: %v", *amountText, err)
+		}
+		if amt <= 0 {
+			return usagef("--amount %q: want more than zero", *amountText)
+		}
+		params.Amount = amt
+	}
+	params.MerchantRefundID = *mrid
+	if params.MerchantRefundID == "" {
+		params.MerchantRefundID = newMerchantRefundID(time.Now().In(a.tz))
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	ch, err := c.Charges.Get(a.ctx, params.ChargeID)
+	if err != nil {
+		return err
+	}
+	what := "the rest, ¥" + (ch.Amount - ch.AmountRefunded).String() + ","
+	if !params.FullRefund {
+		what = "¥" + params.Amount.String()
+	}
+	if err := a.confirm(fmt.Sprintf("Refund %s of charge %s (order %s, %s, ¥%s, refunded so far ¥%s)\n  as merchant refund id %s: %q.",
+		what, ch.ID, cell(ch.MerchantTradeID), ch.Channel, ch.Amount, ch.AmountRefunded, params.MerchantRefundID, params.Description)); err != nil {
+		return err
+	}
+	rf, err := c.Refunds.Create(a.ctx, params)
+	switch {
+	case err == nil:
+	case errors.Is(err, justap.ErrConflict):
+		// The merchant refund id was used before: by an earlier attempt of
+		// this call (its answer lost), by an earlier run of this command,
+		// or for another refund. Find out which before saying anything.
+		rf, err = a.refundDone(c, params, err)
+		if err != nil {
+			return err
+		}
+	case outcomeUnknown(err):
+		return &unknownError{err: err, check: "justap refunds list " + params.ChargeID +
+			"   (look for merchant_refund_id " + params.MerchantRefundID + ")\n" +
+			"or run the same refund again, which can never refund twice:\n  " + refundCommand(params)}
+	default:
+		return err
+	}
+	table, fullCols := a.refundColumns()
+	return newPrinter(a, table, fullCols).one(rf)
+}
+
+// refundDone looks for the charge's refund with the merchant refund id of
+// params, after a create was refused as a conflict. It returns that refund
+// if it is the one asked for, so that a retry or a second run reports the
+// refund made; a refusal if the id belongs to another refund; and an
+// unknown outcome if it cannot tell.
+func (a *app) refundDone(c *justap.Client, params *justap.RefundCreateParams, conflict error) (*justap.Refund, error) {
+	for rf, err := range c.Refunds.All(a.ctx, params.ChargeID, &justap.RefundListParams{Limit: 100}) {
+		if err != nil {
+			return nil, &unknownError{err: fmt.Errorf("%w\nand looking for the refund failed: %w", conflict, err),
+				check: "justap refunds list " + params.ChargeID + "   (look for merchant_refund_id " + params.MerchantRefundID + ")"}
+		}
+		if rf.MerchantRefundID != params.MerchantRefundID {
+			continue
+		}
+		if !params.FullRefund && rf.Amount != params.Amount {
+			return nil, fmt.Errorf("merchant refund id %s was already used for refund %s of ¥%s, not ¥%s; nothing more was refunded: %w",
+				params.MerchantRefundID, rf.ID, rf.Amount, params.Amount, conflict)
+		}
+		fmt.Fprintf(a.stderr, "justap: merchant refund id %s was already used by this refund: it was made before, not now\n", params.MerchantRefundID)
+		return rf, nil
+	}
+	return nil, fmt.Errorf("merchant refund id %s is already used, not by a refund of charge %s; nothing was refunded: %w",
+		params.MerchantRefundID, params.ChargeID, conflict)
+}
+
+// newMerchantRefundID makes up a merchant refund id: the time and eight
+// random hex digits, 28 characters.
+func newMerchantRefundID(now time.Time) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return "cli-" + now.Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// refundCommand is the command that repeats the refund of params.
+func refundCommand(p *justap.RefundCreateParams) string {
+	amount := "--amount " + p.Amount.String()
+	if p.FullRefund {
+		amount = "--full"
+	}
+	return fmt.Sprintf("justap refunds create --charge %s %s --merchant-refund-id %s --description %s",
+		shellQuote(p.ChargeID), amount, shellQuote(p.MerchantRefundID), shellQuote(p.Description))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:/@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (a *app) refundsGet(args []string) error {
+	fs := a.flags("refunds get")
+	pos, err := a.parse(fs, args, 2, "a charge id and a refund id: justap refunds get ch_… re_…")
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	rf, err := c.Refunds.Get(a.ctx, pos[0], pos[1])
+	if err != nil {
+		return err
+	}
+	table, full := a.refundColumns()
+	return newPrinter(a, table, full).one(rf)
+}
+
+func (a *app) refundsList(args []string) error {
+	fs := a.flags("refunds list")
+	limit := fs.Int("limit", 0, "at most this many refunds in all")
+	pageSize := fs.Int("page-size", 100, "refunds per request")
+	pos, err := a.parse(fs, args, 1, "a charge id: justap refunds list ch_…")
+	if err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usagef("--limit %d: want a number of refunds, or 0 for every refund", *limit)
+	}
+	if *pageSize < 1 || *pageSize > 100 {
+		return usagef("--page-size %d: want 1 to 100", *pageSize)
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	seq := c.Refunds.All(a.ctx, pos[0], &justap.RefundListParams{Limit: *pageSize})
+	if *limit > 0 {
+		seq = justap.Take(seq, *limit)
+	}
+	table, full := a.refundColumns()
+	return walk(a, "refunds", seq, newPrinter(a, table, full))
+}

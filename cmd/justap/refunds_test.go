@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
+)
+
+// refundedSoFar is what the fake says was refunded of a charge.
+func refundedSoFar(t *testing.T, h *harness, id string) justap.Amount {
+	t.Helper()
+	ch, ok := h.srv.Charge(id)
+	if !ok {
+		t.Fatalf("no charge %s", id)
+	}
+	return ch.AmountRefunded
+}
+
+// TestRefundsCreateRefusesWithoutYes: with stdin not a terminal and no
+// --yes, refunds create refuses to act and sends nothing.
+func TestRefundsCreateRefusesWithoutYes(t *testing.T) {
+	h := newHarness(t)
+	ch := h.paid(t, "o1", 1999, justap.ChannelAlipayQR)
+	// Even a "y" on piped stdin is not a confirmation: a script must say --yes.
+	r := h.run(t, "y\n", "refunds", "create", "--charge", ch.ID, "--amount", "5.00", "--description", "size").want(t, exitUsage)
+	if !strings.Contains(r.stderr, "not confirmed") || !strings.Contains(r.stderr, "--yes") {
+		t.Errorf("stderr should say why and what to do:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "Refund ¥5.00 of charge "+ch.ID) {
+		t.Errorf("stderr should show what would have been done:\n%s", r.stderr)
+	}
+	if n := h.srv.Count(justaptest.OpCreateRefund); n != 0 {
+		t.Errorf("%d refund requests sent", n)
+	}
+	if got := refundedSoFar(t, h, ch.ID); got != 0 {
+		t.Errorf("refunded %s", got)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout: %q", r.stdout)
+	}
+}
+
+func TestRefundsCreate(t *testing.T) {
+	h := newHarness(t)
+	ch := h.paid(t, "o1", 1999, justap.ChannelAlipayQR)
+
+	// Confirmed at a terminal; the amount is exact.
+	r := h.runWith(t, t.Context(), "yes\n", true, "refunds", "create", "--charge", ch.ID, "--amount", "5",
+		"--merchant-refund-id", "r1", "--description", "size exchange", "-o", "json").want(t, exitOK)
+	var rf justap.Refund
+	if err := json.Unmarshal([]byte(r.stdout), &rf); err != nil {
+		t.Fatal(err)
+	}
+	if rf.Amount != 500 || rf.MerchantRefundID != "r1" || rf.ChargeID != ch.ID || refundedSoFar(t, h, ch.ID) != 500 {
+		t.Errorf("refund %+v; charge refunded %s", rf, refundedSoFar(t, h, ch.ID))
+	}
+	if !strings.Contains(r.stderr, `as merchant refund id r1: "size exchange"`) {
+		t.Errorf("prompt:\n%s", r.stderr)
+	}
+
+	// --full refunds the rest: 19.99 - 5.00; a made-up merchant refund id.
+	r = h.run(t, "", "refunds", "create", "--yes", "--charge", ch.ID, "--full", "--description", "all", "-o", "csv").want(t, exitOK)
+	if !strings.Contains(r.stdout, ",14.99,") || !strings.Contains(r.stdout, ",cli-") {
+		t.Errorf("full refund:\n%s", r.stdout)
+	}
+	if got := refundedSoFar(t, h, ch.ID); got != 1999 {
+		t.Errorf("refunded %s, want 19.99", got)
+	}
+
+	// The API refuses: nothing left to refund.
+	r = h.run(t, "", "refunds", "create", "--yes", "--charge", ch.ID, "--amount", "0.01", "--description", "x").want(t, exitRefused)
+	if !strings.Contains(r.stderr, "request_id=") {
+		t.Errorf("no request id:\n%s", r.stderr)
+	}
+
+	// Bad input: refused before anything is sent.
+	other := h.paid(t, "o2", 1000, justap.ChannelAlipayQR)
+	before := h.srv.Count(justaptest.OpCreateRefund) + h.srv.Count(justaptest.OpGetCharge)
+	for _, bad := range [][]string{
+		{"--amount", "5.001"}, {"--amount", "abc"}, {"--amount", "-1"}, {"--amount", "0"}, {"--amount", "1e400"},
+		{"--amount", "5", "--full"}, {}, {"--amount", "5", "--description", ""},
+		{"--amount", "5", "--merchant-refund-id", strings.Repeat("x", 33)},
+	} {
+		args := append([]string{"refunds", "create", "--yes", "--charge", other.ID, "--description", "d"}, bad...)
+		h.run(t, "", args...).want(t, exitUsage)
+	}
+	h.run(t, "", "refunds", "create", "--yes", "--amount", "5", "--description", "d").want(t, exitUsage)
+	if after := h.srv.Count(justaptest.OpCreateRefund) + h.srv.Count(justaptest.OpGetCharge); after != before+1 {
+		// only the over-long merchant refund id reaches Get: the SDK refuses it at Create
+		t.Errorf("%d requests sent for bad input", after-before)
+	}
+	if got := refundedSoFar(t, h, other.ID); got != 0 {
+		t.Errorf("refunded %s", got)
+	}
+}
+
+func TestRefundsCreateOutcome(t *testing.T) {
+	h := newHarness(t)
+	ch := h.paid(t, "o1", 1000, justap.ChannelAlipayQR)
+	args := []string{"refunds", "create", "--yes", "--charge", ch.ID, "--amount", "2.50", "--merchant-refund-id", "r-1", "--description", "it's late"}
+
+	// The refund is made but its answer lost: the retry is refused as a
+	// conflict, and the tool finds the refund it made rather than report
+	// a refusal.
+	h.srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateRefund, Kind: justaptest.FaultDropResponse})
+	r := h.run(t, "", append(args, "-o", "csv")...).want(t, exitOK)
+	if !strings.Contains(r.stdout, ",r-1,2.50,") || refundedSoFar(t, h, ch.ID) != 250 {
+		t.Errorf("stdout %s; refunded %s", r.stdout, refundedSoFar(t, h, ch.ID))
+	}
+
+	// Run again: the same refund, already made; nothing moves.
+	r = h.run(t, "", args...).want(t, exitOK)
+	if !strings.Contains(r.stderr, "already used by this refund") || refundedSoFar(t, h, ch.ID) != 250 {
+		t.Errorf("stderr %s; refunded %s", r.stderr, refundedSoFar(t, h, ch.ID))
+	}
+
+	// The same id for another amount: refused, nothing moves.
+	other := append([]string{}, args...)
+	other[6] = "3.00"
+	r = h.run(t, "", other...).want(t, exitRefused)
+	if !strings.Contains(r.stderr, "already used for refund") || refundedSoFar(t, h, ch.ID) != 250 {
+		t.Errorf("stderr %s; refunded %s", r.stderr, refundedSoFar(t, h, ch.ID))
+	}
+
+	// No answer at all: unknown outcome, with the commands to check and to
+	// retry safely.
+	args[8] = "r-2"
+	h.srv.FailNext(3, justaptest.Fault{Op: justaptest.OpCreateRefund, Kind: justaptest.FaultStatus, Status: 502})
+	r = h.run(t, "", args...).want(t, exitUnknown)
+	for _, s := range []string{
+		"justap refunds list " + ch.ID,
+		"justap refunds create --charge " + ch.ID + " --amount 2.50 --merchant-refund-id r-2 --description 'it'\\''s late'",
+	} {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
+		}
+	}
+}
+
+func TestRefundsGetList(t *testing.T) {
+	h := newHarness(t)
+	ch := h.paid(t, "o1", 1000, justap.ChannelAlipayQR)
+	r1 := h.refund(t, ch.ID, "m1", 100)
+	r2 := h.refund(t, ch.ID, "m2", 200)
+	r3 := h.refund(t, ch.ID, "m3", 300)
+
+	r := h.run(t, "", "refunds", "get", ch.ID, r2.ID).want(t, exitOK)
+	if !regexp.MustCompile(`(?m)^merchant_refund_id: +m2$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^amount: +2\.00$`).MatchString(r.stdout) {
+		t.Errorf("get:\n%s", r.stdout)
+	}
+	r = h.run(t, "", "refunds", "list", ch.ID, "--page-size", "2", "-o", "json").want(t, exitOK)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], r3.ID) || !strings.Contains(lines[2], r1.ID) {
+		t.Errorf("list:\n%s", r.stdout)
+	}
+	r = h.run(t, "", "refunds", "list", ch.ID, "--limit", "1").want(t, exitOK)
+	if n := strings.Count(r.stdout, "\n"); n != 2 {
+		t.Errorf("--limit 1: %d lines:\n%s", n, r.stdout)
+	}
+	h.run(t, "", "refunds", "get", ch.ID).want(t, exitUsage)
+	h.run(t, "", "refunds", "get", ch.ID, "re_nope").want(t, exitRefused)
+	h.run(t, "", "refunds", "list").want(t, exitUsage)
+}
