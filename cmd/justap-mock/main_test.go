@@ -265,6 +265,13 @@ func TestDeliversNotificationsInRealTime(t *testing.T) {
 		t.Errorf("data is not whole 256-byte blocks: %d bytes, %v", len(ct), err)
 	}
 	d := waitDelivery(t, base, hc)
+	// The SDK's parser, configured with the key the mock encrypts with.
+	pubPEM, _ := os.ReadFile("../../testdata/test-only-rsa2048-public.pem")
+	pub, _ := justap.ParsePublicKeyPEM(pubPEM)
+	n, err := justap.ParseNotification(body, justap.WithJustapPublicKey(pub))
+	if err != nil || n.NotifyID != d.ID || n.MerchantTradeID != "o1" || !n.IsPaid || n.AmountTotal != 100 {
+		t.Errorf("ParseNotification: %+v, %v", n, err)
+	}
 	if d.Event != "charge.paid" || d.URL != rc.URL+"/notify" || d.Attempts[0].Status != 200 || d.Attempts[0].Answer != "success" {
 		t.Errorf("listed %+v", d)
 	}
@@ -276,10 +283,8 @@ func TestDeliversNotificationsInRealTime(t *testing.T) {
 	}
 	pemBytes, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	pub, err := justap.ParsePublicKeyPEM(pemBytes)
-	want, _ := os.ReadFile("../../testdata/test-only-rsa2048-public.pem")
-	wantPub, _ := justap.ParsePublicKeyPEM(want)
-	if err != nil || !pub.Equal(wantPub) {
+	served, err := justap.ParsePublicKeyPEM(pemBytes)
+	if err != nil || !served.Equal(pub) {
 		t.Errorf("platform-key: %s, %v", pemBytes, err)
 	}
 }
