@@ -391,8 +391,11 @@ func TestDeliveryFaultHostileBodies(t *testing.T) {
 	if env.IsEncrypted || json.Unmarshal(env.Data, &obj) != nil || obj["merchant_trade_id"] != "order-1" {
 		t.Errorf("unencrypted body %s", capture[justaptest.FaultUnencrypted])
 	}
-	if _, _, err := openNotification(pub, capture[justaptest.FaultForged]); err == nil || !strings.Contains(err.Error(), "padding") {
-		t.Errorf("forged body: %v, want a padding error", err)
+	// Another key's block is refused: bad padding, or (about half the
+	// time) a number too large for the platform key's modulus.
+	if _, _, err := openNotification(pub, capture[justaptest.FaultForged]); err == nil ||
+		!strings.Contains(err.Error(), "padding") && !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("forged body: %v, want a padding or range error", err)
 	}
 	if _, _, err := openNotification(pub, capture[justaptest.FaultTampered]); err == nil || !strings.Contains(err.Error(), "block 0") {
 		t.Errorf("tampered body: %v, want block 0 refused", err)
