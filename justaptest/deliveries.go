@@ -43,7 +43,7 @@ const (
 )
 
 // WithDeliverySchedule sets the waits between attempts to deliver a
-// notification (default DefaultDeliverySchedule): a notification is
+// notification (default [DefaultDeliverySchedule]): a notification is
 // attempted at most len(waits)+1 times, attempt n+1 becoming due waits[n-1]
 // after attempt n, by the fake's clock. No waits means a single attempt.
 // A negative wait is taken as zero.
@@ -284,8 +284,8 @@ type post struct {
 // clock, waits for the answers, records them, and returns the posts made.
 // A test calls it after the event (Pay, a refund, …) to have the
 // notification delivered before it goes on; after a failed attempt, it
-// advances the fake's clock (WithClock) to when the next one is due
-// (NextDeliveryAt) and calls DeliverDue again. Each call makes each due
+// advances the fake's clock ([WithClock]) to when the next one is due
+// ([Handler.NextDeliveryAt]) and calls DeliverDue again. Each call makes each due
 // attempt once. Posts to different charges' receivers go out
 // concurrently; a charge's own notifications go one after the other, in
 // the order of their events. Concurrent calls never post the same attempt
@@ -560,7 +560,7 @@ func (d *delivery) copy() Delivery {
 
 // NextDeliveryAt returns when the next scheduled attempt is due, by the
 // fake's clock, and false when none is pending. Advance the clock to it
-// and call DeliverDue.
+// and call [Handler.DeliverDue].
 func (h *Handler) NextDeliveryAt() (time.Time, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -592,7 +592,7 @@ func (h *Handler) Resend(ctx context.Context, id string) (Attempt, error) {
 }
 
 // RunDeliveries delivers notifications as they fall due, until ctx ends or
-// the server is closed: it calls DeliverDue at once after each event and
+// the server is closed: it calls [Handler.DeliverDue] at once after each event and
 // every tick (a quarter second if tick <= 0) otherwise. It is for a fake
 // on the real clock, such as cmd/justap-mock's; a test calls DeliverDue
 // itself instead, to stay deterministic.

@@ -55,15 +55,15 @@ func (h *Handler) platformKey() *rsa.PrivateKey {
 
 // PlatformPublicKey returns Justap's public notification key as this fake
 // has it: configure the code under test to decrypt notifications with it
-// (justap.WithJustapPublicKey). Every fake has its own key (see
-// WithPlatformKey), so notifications from one fake do not decrypt with
+// ([justap.WithJustapPublicKey]). Every fake has its own key (see
+// [WithPlatformKey]), so notifications from one fake do not decrypt with
 // another's key.
 func (h *Handler) PlatformPublicKey() *rsa.PublicKey { return &h.platformKey().PublicKey }
 
 // NotificationObject is the object of a charge notification, the JSON that
 // Justap encrypts into the envelope's data. The amounts are yuan on the
-// wire. Build one from a charge with ChargeNotification, change what the
-// test needs, and encode it with NotificationBody.
+// wire. Build one from a charge with [ChargeNotification], change what
+// the test needs, and encode it with [NotificationBody].
 type NotificationObject struct {
 	Object          string         `json:"object"`     // "Charge"
 	TradeType       string         `json:"trade_type"` // "charge"
@@ -182,7 +182,7 @@ type notifyEnvelope struct {
 // With a nil key the body is unencrypted: {"event": event,
 // "is_encrypted": false, "data": obj}. NotificationBody is the way to
 // feed a notification handler in a unit test without a fake; a fake's own
-// notifications use its platform key (Handler.NotificationBody).
+// notifications use its platform key ([Handler.NotificationBody]).
 func NotificationBody(key *rsa.PrivateKey, event string, obj any) ([]byte, error) {
 	plain, err := json.Marshal(obj)
 	if err != nil {
@@ -194,9 +194,9 @@ func NotificationBody(key *rsa.PrivateKey, event string, obj any) ([]byte, error
 	return encodeNotification(key, event, plain)
 }
 
-// NotificationBody is the package's NotificationBody with this fake's
+// NotificationBody is the package's [NotificationBody] with this fake's
 // platform key: a notification that code configured with
-// PlatformPublicKey accepts as Justap's, whatever it says. Use it to test
+// [Handler.PlatformPublicKey] accepts as Justap's, whatever it says. Use it to test
 // that a handler does not take an authentic notification's word for the
 // charge's state.
 func (h *Handler) NotificationBody(event string, obj any) ([]byte, error) {
