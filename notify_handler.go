@@ -108,9 +108,9 @@ var ErrNotificationDisagrees = errors.New("justap: the API does not confirm the 
 //     ([ChargesService.GetByMerchantTradeID]), and for charge.refunded its
 //     refunds, and checks that the API agrees with the event: charge.paid
 //     needs a paid charge, charge.refunded a refund that succeeded,
-//     charge.reversed a reversed charge, charge.closed a closed one, and
-//     the other charge events (charge.created, charge.pending, new ones)
-//     only that the charge exists;
+//     charge.reversed a reversed charge, charge.closed a closed or
+//     expired one, and the other charge events (charge.created,
+//     charge.pending, new ones) only that the charge exists;
 //  6. calls fn with the charge (and refunds) beside the notification.
 //
 // It answers 200 with the body "success" when fn returns nil; 400 when the
@@ -323,8 +323,8 @@ func (h *notifyHandler) agrees(n *Notification, st *chargeState) error {
 		if !ch.Reversed {
 			state = "reversed"
 		}
-	case EventChargeClosed:
-		if !ch.Closed {
+	case EventChargeClosed: // a closed charge, or one that expired unpaid
+		if !ch.Closed && ch.ExpiredAt.IsZero() {
 			state = "closed"
 		}
 	case EventChargeRefunded:
