@@ -289,6 +289,29 @@ func TestRefundMerchantRefundIDFromMetadata(t *testing.T) {
 	}
 }
 
+// TestChargeExtraRawOwnsItsBytes: a decoded Raw does not share the bytes
+// it was decoded from, which the caller may reuse.
+func TestChargeExtraRawOwnsItsBytes(t *testing.T) {
+	const extra = `{"alipay_face":{"y":2}}`
+	in := []byte(`{"object":"ChargeList","data":[{"charge_id":"ch_1","extra":` + extra + `},{"charge_id":"ch_2","extra":` + extra + `}]}`)
+	var l justap.ChargeList
+	if err := json.Unmarshal(in, &l); err != nil {
+		t.Fatal(err)
+	}
+	var ch justap.Charge
+	if err := json.Unmarshal(in[len(`{"object":"ChargeList","data":[`):len(in)-len(`,{"charge_id":"ch_2","extra":`+extra+`}]}`)], &ch); err != nil {
+		t.Fatal(err)
+	}
+	for i := range in {
+		in[i] = 'x'
+	}
+	for _, e := range []*justap.ChargeExtra{l.Data[0].Extra, l.Data[1].Extra, ch.Extra} {
+		if string(e.Raw) != extra {
+			t.Errorf("Raw after the input was overwritten = %s, want %s", e.Raw, extra)
+		}
+	}
+}
+
 // TestEncodeRoundTrip: what the package encodes, it decodes to the same
 // value, and the encoding is the gateway's (int64 as strings, yuan).
 func TestEncodeRoundTrip(t *testing.T) {
