@@ -164,6 +164,7 @@ func TestUnknownValuesDecode(t *testing.T) {
 // merchant_refund_id takes it from the metadata key Create records it
 // under; a merchant_refund_id on the wire wins.
 func TestRefundMerchantRefundIDFromMetadata(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{`{"refund_id":"re_1","metadata":{"justap_merchant_refund_id":"rf-1"}}`, "rf-1"},
 		{`{"refund_id":"re_1","merchant_refund_id":"","metadata":{"justap_merchant_refund_id":"rf-1"}}`, "rf-1"},
@@ -188,6 +189,7 @@ func TestRefundMerchantRefundIDFromMetadata(t *testing.T) {
 // TestChargeExtraRawOwnsItsBytes: a decoded Raw does not share the bytes
 // it was decoded from, which the caller may reuse.
 func TestChargeExtraRawOwnsItsBytes(t *testing.T) {
+	t.Parallel()
 	const extra = `{"alipay_face":{"y":2}}`
 	in := []byte(`{"object":"ChargeList","data":[{"charge_id":"ch_1","extra":` + extra + `},{"charge_id":"ch_2","extra":` + extra + `}]}`)
 	var l justap.ChargeList
