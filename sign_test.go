@@ -123,9 +123,11 @@ const (
 	sigRefundListJSON = `{"object":"RefundList","data":[],"has_more":false,"total":0}`
 )
 
-// routeAllSigned serves the seven operations behind vh, checking each request
-// as the server receives it after verification.
-func routeAllSigned(t testing.TB, mux *http.ServeMux, vh *verifying) {
+// routeAllSigned serves the seven operations behind a verifier of the test
+// key's signatures, checking each request as the server receives it after
+// verification, and returns the verifier.
+func routeAllSigned(t testing.TB, mux *http.ServeMux) *verifying {
+	vh := &verifying{v: newVerifier(t, &testKey(t).PublicKey, nil)}
 	answer := func(method string, query url.Values, body, resp string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			testMethod(t, r, method)
@@ -144,6 +146,7 @@ func routeAllSigned(t testing.TB, mux *http.ServeMux, vh *verifying) {
 	mux.HandleFunc("POST /transaction/v1/refunds", vh.wrap(t, answer("POST", nil, sigRefundBody, sigRefundJSON)))
 	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds", vh.wrap(t, answer("GET", app, "", sigRefundListJSON)))
 	mux.HandleFunc("GET /transaction/v1/charges/{id}/refunds/{rid}", vh.wrap(t, answer("GET", app, "", sigRefundJSON)))
+	return vh
 }
 
 // The bodies that chargeParams("order-1", 1) and refundParams("ch_1",
@@ -169,10 +172,8 @@ func allOperationsSigned(ctx context.Context, c *justap.Client) []error {
 
 func TestSigningEveryOperation(t *testing.T) {
 	t.Parallel()
-	key := testKey(t)
-	c, mux, _ := setup(t, justap.WithPrivateKey(key))
-	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
-	routeAllSigned(t, mux, vh)
+	c, mux, _ := setup(t, justap.WithPrivateKey(testKey(t)))
+	vh := routeAllSigned(t, mux)
 
 	for i, err := range allOperationsSigned(context.Background(), c) {
 		if err != nil {
@@ -224,10 +225,8 @@ func md5Hex(body []byte, h http.Header) string {
 
 func TestSigningUnsignedRefused(t *testing.T) {
 	t.Parallel()
-	key := testKey(t)
 	c, mux, _ := setup(t) // no WithPrivateKey
-	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
-	routeAllSigned(t, mux, vh)
+	vh := routeAllSigned(t, mux)
 	for i, err := range allOperationsSigned(context.Background(), c) {
 		if !errors.Is(err, justap.ErrAuthentication) {
 			t.Errorf("operation %d: err = %v, want ErrAuthentication", i+1, err)
@@ -266,10 +265,8 @@ func (tr tamperBody) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func TestSigningTamperedBodyRefused(t *testing.T) {
 	t.Parallel()
-	key := testKey(t)
-	c, mux, srv := setup(t, justap.WithPrivateKey(key))
-	vh := &verifying{v: newVerifier(t, &key.PublicKey, nil)}
-	routeAllSigned(t, mux, vh)
+	c, mux, srv := setup(t, justap.WithPrivateKey(testKey(t)))
+	vh := routeAllSigned(t, mux)
 
 	_, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1),
 		justap.WithHTTPClient(&http.Client{Transport: tamperBody{srv.Client().Transport}}))
@@ -460,8 +457,7 @@ func TestWithPrivateKeyDoesNotModifyKey(t *testing.T) {
 	k := testKey(t)
 	bare := &rsa.PrivateKey{PublicKey: k.PublicKey, D: k.D, Primes: k.Primes}
 	c, mux, _ := setup(t, justap.WithPrivateKey(bare))
-	vh := &verifying{v: newVerifier(t, &k.PublicKey, nil)}
-	routeAllSigned(t, mux, vh)
+	routeAllSigned(t, mux)
 	if _, err := c.Charges.Get(context.Background(), "ch_1"); err != nil {
 		t.Fatal(err)
 	}
