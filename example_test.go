@@ -48,6 +48,15 @@ func exampleCharge(c *justap.Client, order string, amount justap.Amount) *justap
 	return ch
 }
 
+// examplePaidCharge is exampleCharge, paid by the customer on the fake.
+func examplePaidCharge(c *justap.Client, srv *justaptest.Server, order string, amount justap.Amount) *justap.Charge {
+	ch := exampleCharge(c, order, amount)
+	if err := srv.Pay(ch.ID); err != nil {
+		panic(err)
+	}
+	return ch
+}
+
 func ExampleNewClient() {
 	c, err := justap.NewClient("sk_test_0123456789",
 		justap.WithBaseURL(justap.HostedBaseURL),
@@ -149,10 +158,7 @@ func ExampleChargesService_Reverse() {
 func ExampleRefundsService_Create() {
 	c, srv := exampleClient()
 	defer srv.Close()
-	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
-	if err := srv.Pay(ch.ID); err != nil {
-		panic(err)
-	}
+	ch := examplePaidCharge(c, srv, "order-1001", justap.Amount(1999)) // the customer paid
 	ctx := context.Background()
 
 	rf, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
@@ -182,10 +188,7 @@ func ExampleRefundsService_Create() {
 func ExampleRefundsService_Get() {
 	c, srv := exampleClient()
 	defer srv.Close()
-	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
-	if err := srv.Pay(ch.ID); err != nil {
-		panic(err)
-	}
+	ch := examplePaidCharge(c, srv, "order-1001", justap.Amount(1999)) // the customer paid
 	ctx := context.Background()
 	rf, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
 		ChargeID: ch.ID, MerchantRefundID: "order-1001-r1", Description: "size exchange", Amount: justap.Amount(500),
@@ -205,10 +208,7 @@ func ExampleRefundsService_Get() {
 func ExampleRefundsService_List() {
 	c, srv := exampleClient()
 	defer srv.Close()
-	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
-	if err := srv.Pay(ch.ID); err != nil {
-		panic(err)
-	}
+	ch := examplePaidCharge(c, srv, "order-1001", justap.Amount(1999)) // the customer paid
 	ctx := context.Background()
 	for i, amount := range []justap.Amount{100, 250} {
 		_, err := c.Refunds.Create(ctx, &justap.RefundCreateParams{
@@ -351,10 +351,7 @@ func ExampleChargesService_GetByMerchantTradeID() {
 func ExampleRefundsService_GetByMerchantRefundID() {
 	c, srv := exampleClient()
 	defer srv.Close()
-	ch := exampleCharge(c, "order-1001", justap.Amount(1999))
-	if err := srv.Pay(ch.ID); err != nil {
-		panic(err)
-	}
+	ch := examplePaidCharge(c, srv, "order-1001", justap.Amount(1999)) // the customer paid
 	_, err := c.Refunds.Create(context.Background(), &justap.RefundCreateParams{
 		ChargeID: ch.ID, MerchantRefundID: "refund-1001-1", Description: "returned", Amount: justap.Amount(500),
 	})
