@@ -24,32 +24,11 @@ import (
 	"go.uber.org/goleak"
 )
 
-// announceTransport answers with body but announces length as its
-// Content-Length, as a lying or hostile server may.
-type announceTransport struct {
-	length int64
-	body   string
-}
-
-func (a announceTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return &http.Response{
-		StatusCode:    http.StatusOK,
-		Header:        http.Header{"Content-Type": {"application/json"}},
-		Body:          io.NopCloser(strings.NewReader(a.body)),
-		ContentLength: a.length,
-		Request:       r,
-	}, nil
-}
-
+// announceClient returns a client whose every call gets body, announced
+// as length bytes as a lying or hostile server may, under a response limit.
 func announceClient(t *testing.T, length int64, body string, limit int64) *justap.Client {
-	t.Helper()
-	c, err := justap.NewClient(testAPIKey, justap.WithBaseURL("http://127.0.0.1:1"), justap.WithAppID(testAppID),
-		justap.WithMaxRetries(0), justap.WithMaxResponseBytes(limit),
-		justap.WithHTTPClient(&http.Client{Transport: announceTransport{length, body}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return cannedClient(t, &cannedTransport{status: http.StatusOK, body: []byte(body), length: length},
+		justap.WithMaxResponseBytes(limit))
 }
 
 // TestResponseLengthNotTrusted: the announced Content-Length sizes nothing.

@@ -252,7 +252,7 @@ func FuzzErrorResponse(f *testing.F) {
 		if requestID != "" {
 			h.Set("X-Request-Id", requestID)
 		}
-		c := fuzzClient(t, status, h, body, justap.WithMaxResponseBytes(int64(limit)+1))
+		c := cannedClient(t, &cannedTransport{status: status, header: h, body: body}, justap.WithMaxResponseBytes(int64(limit)+1))
 		ch, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 		if ch != nil {
 			t.Fatalf("status %d gave a charge", status)

@@ -220,16 +220,26 @@ const chargeJSON = `{"object":"Charge","data":{"charge_id":"ch_1","object":"Char
 // refundJSON is a refund as the gateway writes it.
 const refundJSON = `{"object":"Refund","data":{"refund_id":"re_1","charge_id":"ch_1","amount":0.5,"status":"refunding"}}`
 
-// fuzzTransport answers every request with one canned response.
-type fuzzTransport struct {
+// cannedTransport answers every request with one canned response: the
+// status, the header (a JSON content type when nil) and the body, announced
+// as length bytes (the body's true length when length is 0).
+type cannedTransport struct {
 	status int
 	header http.Header
 	body   []byte
+	length int64
 }
 
-func (f *fuzzTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (f *cannedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		r.Body.Close()
+	}
+	header, length := f.header, f.length
+	if header == nil {
+		header = http.Header{"Content-Type": {"application/json"}}
+	}
+	if length == 0 {
+		length = int64(len(f.body))
 	}
 	return &http.Response{
 		Status:        strconv.Itoa(f.status) + " " + http.StatusText(f.status),
@@ -237,24 +247,22 @@ func (f *fuzzTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        f.header,
+		Header:        header,
 		Body:          io.NopCloser(bytes.NewReader(f.body)),
-		ContentLength: int64(len(f.body)),
+		ContentLength: length,
 		Request:       r,
 	}, nil
 }
 
-// fuzzClient returns a client whose every request gets the response.
-func fuzzClient(t *testing.T, status int, header http.Header, body []byte, opts ...justap.Option) *justap.Client {
+// cannedClient returns a client without retries whose every request gets
+// tr's response: no network, no goroutines.
+func cannedClient(t *testing.T, tr *cannedTransport, opts ...justap.Option) *justap.Client {
 	t.Helper()
-	if header == nil {
-		header = http.Header{"Content-Type": {"application/json"}}
-	}
 	all := append([]justap.Option{
 		justap.WithBaseURL("http://127.0.0.1:1/api"),
 		justap.WithAppID(testAppID),
 		justap.WithMaxRetries(0),
-		justap.WithHTTPClient(&http.Client{Transport: &fuzzTransport{status, header, body}}),
+		justap.WithHTTPClient(&http.Client{Transport: tr}),
 	}, opts...)
 	c, err := justap.NewClient(testAPIKey, all...)
 	if err != nil {

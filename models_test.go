@@ -386,28 +386,28 @@ func checkDecoded[T any](t *testing.T, body []byte, v *T, err error) {
 
 func FuzzDecodeCharge(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ch, err := fuzzClient(t, 200, nil, body).Charges.Get(context.Background(), "ch_1")
+		ch, err := cannedClient(t, &cannedTransport{status: 200, body: body}).Charges.Get(context.Background(), "ch_1")
 		checkDecoded(t, body, ch, err)
 	})
 }
 
 func FuzzDecodeRefund(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		re, err := fuzzClient(t, 200, nil, body).Refunds.Get(context.Background(), "ch_1", "re_1")
+		re, err := cannedClient(t, &cannedTransport{status: 200, body: body}).Refunds.Get(context.Background(), "ch_1", "re_1")
 		checkDecoded(t, body, re, err)
 	})
 }
 
 func FuzzDecodeChargeList(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		l, err := fuzzClient(t, 200, nil, body).Charges.List(context.Background(), nil)
+		l, err := cannedClient(t, &cannedTransport{status: 200, body: body}).Charges.List(context.Background(), nil)
 		checkDecoded(t, body, l, err)
 	})
 }
 
 func FuzzDecodeRefundList(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		l, err := fuzzClient(t, 200, nil, body).Refunds.List(context.Background(), "ch_1", nil)
+		l, err := cannedClient(t, &cannedTransport{status: 200, body: body}).Refunds.List(context.Background(), "ch_1", nil)
 		checkDecoded(t, body, l, err)
 	})
 }
