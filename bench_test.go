@@ -436,9 +436,41 @@ func BenchmarkChargeListAll(b *testing.B) {
 	})
 }
 
+// rawKeepExtraCharge is a floor charge that also keeps its extra as it
+// came, as a hand-written client must to keep what its structs do not
+// name (the SDK's ChargeExtra.Raw).
+type rawKeepExtraCharge struct {
+	rawCharge
+	Extra json.RawMessage `json:"extra"` // shadows rawCharge.Extra
+}
+
+// decodeKeepExtra decodes a page as a hand-written client that keeps each
+// extra raw and decodes its typed entries from it would.
+func decodeKeepExtra(page []byte) ([]*rawKeepExtraCharge, error) {
+	var l struct {
+		Object  string                `json:"object"`
+		Data    []*rawKeepExtraCharge `json:"data"`
+		HasMore bool                  `json:"has_more"`
+	}
+	if err := json.Unmarshal(page, &l); err != nil {
+		return nil, err
+	}
+	for _, ch := range l.Data {
+		if len(ch.Extra) > 0 {
+			ch.rawCharge.Extra = new(rawExtra)
+			if err := json.Unmarshal(ch.Extra, ch.rawCharge.Extra); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return l.Data, nil
+}
+
 // BenchmarkDecodeChargeList decodes one page of perfPageSize charges from
 // bytes, without the network: "raw" into the plain structs above (the
-// floor), "sdk" as the client decodes a response body, "sdk-unmarshal" with
+// floor), "raw-keepextra" as the floor but keeping each extra raw too and
+// decoding its typed entries from it (what the SDK's Raw promise costs a
+// hand-written client), "sdk" as the client decodes a response body, "sdk-unmarshal" with
 // json.Unmarshal into a ChargeList, as a user decoding a stored body would.
 func BenchmarkDecodeChargeList(b *testing.B) {
 	page := benchListPage(0)
@@ -457,9 +489,17 @@ func BenchmarkDecodeChargeList(b *testing.B) {
 	if len(sl.Data) != perfPageSize || len(ul.Data) != perfPageSize || len(rl.Data) != perfPageSize {
 		b.Fatalf("decoded %d, %d and %d charges, want %d", len(sl.Data), len(ul.Data), len(rl.Data), perfPageSize)
 	}
+	kl, err := decodeKeepExtra(page)
+	if err != nil || len(kl) != perfPageSize {
+		b.Fatalf("keep-extra floor: %d charges, %v", len(kl), err)
+	}
 	for i := range sl.Data {
 		checkSame(b, sl.Data[i], rl.Data[i])
 		checkSame(b, ul.Data[i], rl.Data[i])
+		checkSame(b, sl.Data[i], &kl[i].rawCharge)
+		if kl[i].rawCharge.Extra == nil || string(kl[i].Extra) != string(sl.Data[i].Extra.Raw) {
+			b.Fatalf("charge %d: keep-extra floor extra %s, sdk Raw %s", i, kl[i].Extra, sl.Data[i].Extra.Raw)
+		}
 	}
 
 	run := func(name string, decode func() error) {
@@ -474,6 +514,7 @@ func BenchmarkDecodeChargeList(b *testing.B) {
 		})
 	}
 	run("impl=raw", func() error { var l rawChargeList; return json.Unmarshal(page, &l) })
+	run("impl=raw-keepextra", func() error { _, err := decodeKeepExtra(page); return err })
 	run("impl=sdk", func() error { _, err := justap.DecodeChargeList(page); return err })
 	run("impl=sdk-unmarshal", func() error { var l justap.ChargeList; return json.Unmarshal(page, &l) })
 }

@@ -401,6 +401,11 @@ func (s *ChargesService) List(ctx context.Context, params *ChargeListParams, opt
 	if err != nil {
 		return nil, err
 	}
+	return s.list(ctx, cfg, params)
+}
+
+// list reads one page of charges with the call's config.
+func (s *ChargesService) list(ctx context.Context, cfg *config, params *ChargeListParams) (*ChargeList, error) {
 	q, err := params.query(cfg.appID)
 	if err != nil {
 		return nil, err
@@ -441,24 +446,18 @@ var allTime = time.Unix(1, 0)
 // else the call's app. The server's filter is not trusted to be exact: only
 // a charge carrying exactly that id is returned.
 func (s *ChargesService) byMerchantTradeID(ctx context.Context, cfg *config, appID, merchantTradeID string) (*Charge, error) {
-	p := &ChargeListParams{AppID: appID, MerchantTradeID: merchantTradeID, CreatedGTE: allTime}
-	q, err := p.query(cfg.appID)
+	l, err := s.list(ctx, cfg, &ChargeListParams{AppID: appID, MerchantTradeID: merchantTradeID, CreatedGTE: allTime})
 	if err != nil {
 		return nil, err
 	}
-	var l chargeListWire
-	r := request{method: http.MethodGet, path: "transaction/v1/charges", query: q}
-	if err := s.client.do(ctx, cfg, r, &l); err != nil {
-		return nil, err
-	}
-	for _, ch := range l.list().Data {
+	for _, ch := range l.Data {
 		if ch.MerchantTradeID == merchantTradeID {
 			return ch, nil
 		}
 	}
 	return nil, &Error{
-		Method:     r.method,
-		Path:       "/" + r.path,
+		Method:     http.MethodGet,
+		Path:       "/transaction/v1/charges",
 		StatusCode: http.StatusOK,
 		Message:    "no charge has merchant_trade_id " + strconv.Quote(merchantTradeID),
 		Attempts:   1,

@@ -148,7 +148,7 @@ type chargeWire struct {
 	FailureCode     string            `json:"failure_code,omitempty"`
 	FailureMsg      string            `json:"failure_msg,omitempty"`
 	Metadata        map[string]string `json:"metadata,omitempty"`
-	Extra           json.RawMessage   `json:"extra,omitempty"` // decoded by decodeExtras
+	Extra           wireObject        `json:"extra,omitempty"` // decoded and copied out by decodeExtras
 	Credential      json.RawMessage   `json:"credential,omitempty"`
 	Refunds         []*refundWire     `json:"refunds,omitempty"`
 	TTL             wireInt64         `json:"ttl"`
@@ -216,7 +216,7 @@ func (w *chargeWire) charge() *Charge {
 // wire returns the charge's wire form, as the gateway writes it: int64
 // seconds as strings, times as RFC 3339.
 func (c *Charge) wire() (*chargeWire, error) {
-	var extra json.RawMessage
+	var extra wireObject
 	if c.Extra != nil {
 		var err error
 		if extra, err = json.Marshal(c.Extra); err != nil {
@@ -317,7 +317,7 @@ type Refund struct {
 	Object                string       // "Refund"
 	ChargeID              string       // the refunded charge
 	ChargeMerchantTradeID string       // the charge's merchant order number
-	MerchantRefundID      string       // the merchant's refund number, unique per app
+	MerchantRefundID      string       // the merchant's refund number, unique per app; else from Metadata[MerchantRefundIDMetadataKey]
 	Amount                Amount       // the amount refunded (yuan on the wire)
 	Description           string       // the reason given
 	Status                RefundStatus // compare with RefundStatus.Is
@@ -364,14 +364,19 @@ type refundWire struct {
 	SucceedTS             wireTime          `json:"succeed_ts"`
 }
 
-// refund converts the wire form.
+// refund converts the wire form. A refund whose wire form has no
+// merchant_refund_id takes it from the metadata key Create records it under.
 func (w *refundWire) refund() *Refund {
+	id := w.MerchantRefundID
+	if id == "" {
+		id = w.Metadata[MerchantRefundIDMetadataKey]
+	}
 	return &Refund{
 		ID:                    w.ID,
 		Object:                w.Object,
 		ChargeID:              w.ChargeID,
 		ChargeMerchantTradeID: w.ChargeMerchantTradeID,
-		MerchantRefundID:      w.MerchantRefundID,
+		MerchantRefundID:      id,
 		Amount:                Amount(w.Amount),
 		Description:           w.Description,
 		Status:                w.Status,
@@ -928,63 +933,71 @@ func (e *ChargeExtra) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decodeExtras decodes the extra of each charge, keeping its bytes as Raw.
-// The extras of a page are decoded together, in one json.Unmarshal of an
-// array of them: one call each would cost a decoder and its scanner's
-// stack apiece, about seven allocations, as much as all the other fields
-// of a charge but strings.
+// decodeExtras decodes the extra of each charge and keeps its bytes as Raw.
+// The extras are copied into one buffer, which every Raw shares, and
+// decoded from it by one json.Unmarshal of them as an array: one call each
+// would cost a decoder and its scanner's stack apiece, about seven
+// allocations, as much as all the other fields of a charge but strings.
 func decodeExtras(charges []*chargeWire) error {
-	var raws []json.RawMessage
-	size := 1
+	n, size := 0, 2
 	for _, c := range charges {
-		if c != nil && len(c.Extra) > 0 && string(c.Extra) != "null" {
-			raws = append(raws, c.Extra)
+		if c.hasExtra() {
+			n++
 			size += len(c.Extra) + 1
 		}
 	}
-	switch len(raws) {
-	case 0:
-		return nil
-	case 1:
-		var w extraWire
-		if err := json.Unmarshal(raws[0], &w); err != nil {
-			return fmt.Errorf("extra: %w", err)
-		}
-		for _, c := range charges {
-			if c != nil && len(c.Extra) > 0 && string(c.Extra) != "null" {
-				e := w.extra(c.Extra)
-				c.extra = &e
-			}
-		}
+	if n == 0 {
 		return nil
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, '[')
-	for i, r := range raws {
-		if i > 0 {
-			buf = append(buf, ',')
+	buf := make([]byte, 1, size)
+	buf[0] = '['
+	for _, c := range charges {
+		if c.hasExtra() {
+			if len(buf) > 1 {
+				buf = append(buf, ',')
+			}
+			start := len(buf)
+			buf = append(buf, c.Extra...) // within size: never moves
+			c.Extra = wireObject(buf[start:len(buf):len(buf)])
 		}
-		buf = append(buf, r...)
 	}
 	buf = append(buf, ']')
-	ws := make([]extraWire, 0, len(raws))
+	ws := make([]extraWire, 0, n)
 	if err := json.Unmarshal(buf, &ws); err != nil {
 		return fmt.Errorf("extra: %w", err)
 	}
-	if len(ws) != len(raws) {
-		return fmt.Errorf("extra: decoded %d of %d", len(ws), len(raws))
+	if len(ws) != n {
+		return fmt.Errorf("extra: decoded %d of %d", len(ws), n)
 	}
-	extras := make([]ChargeExtra, len(raws))
+	extras := make([]ChargeExtra, n)
 	i := 0
 	for _, c := range charges {
-		if c != nil && len(c.Extra) > 0 && string(c.Extra) != "null" {
-			extras[i] = ws[i].extra(c.Extra)
+		if c.hasExtra() {
+			extras[i] = ws[i].extra(json.RawMessage(c.Extra))
 			c.extra = &extras[i]
 			i++
 		}
 	}
 	return nil
 }
+
+// hasExtra reports whether the charge came with an extra object.
+func (c *chargeWire) hasExtra() bool {
+	return c != nil && len(c.Extra) > 0 && string(c.Extra) != "null"
+}
+
+// wireObject is a JSON value as it appears in the input being decoded: it
+// is not copied, so it is valid only while that input is, and must be
+// copied out before the decode returns (decodeExtras does). It encodes as
+// the JSON it holds.
+type wireObject []byte
+
+func (o *wireObject) UnmarshalJSON(b []byte) error {
+	*o = b
+	return nil
+}
+
+func (o wireObject) MarshalJSON() ([]byte, error) { return json.RawMessage(o).MarshalJSON() }
 
 // MarshalJSON encodes the keys of Raw with the typed entries written over
 // them.

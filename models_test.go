@@ -264,6 +264,54 @@ func TestUnknownValuesDecode(t *testing.T) {
 	}
 }
 
+// TestRefundMerchantRefundIDFromMetadata: a refund whose wire form has no
+// merchant_refund_id takes it from the metadata key Create records it
+// under; a merchant_refund_id on the wire wins.
+func TestRefundMerchantRefundIDFromMetadata(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"refund_id":"re_1","metadata":{"justap_merchant_refund_id":"rf-1"}}`, "rf-1"},
+		{`{"refund_id":"re_1","merchant_refund_id":"","metadata":{"justap_merchant_refund_id":"rf-1"}}`, "rf-1"},
+		{`{"refund_id":"re_1","merchant_refund_id":"wire-1","metadata":{"justap_merchant_refund_id":"rf-1"}}`, "wire-1"},
+		{`{"refund_id":"re_1","metadata":{"k":"v"}}`, ""},
+	} {
+		var r justap.Refund
+		if err := json.Unmarshal([]byte(tc.in), &r); err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if r.MerchantRefundID != tc.want {
+			t.Errorf("%s: MerchantRefundID = %q, want %q", tc.in, r.MerchantRefundID, tc.want)
+		}
+	}
+	var l justap.RefundList
+	in := `{"data":[{"refund_id":"re_1","metadata":{"justap_merchant_refund_id":"rf-1"}}]}`
+	if err := json.Unmarshal([]byte(in), &l); err != nil || l.Data[0].MerchantRefundID != "rf-1" {
+		t.Errorf("in a list: %v, %+v", err, l.Data)
+	}
+}
+
+// TestChargeExtraRawOwnsItsBytes: a decoded Raw does not share the bytes
+// it was decoded from, which the caller may reuse.
+func TestChargeExtraRawOwnsItsBytes(t *testing.T) {
+	const extra = `{"alipay_face":{"y":2}}`
+	in := []byte(`{"object":"ChargeList","data":[{"charge_id":"ch_1","extra":` + extra + `},{"charge_id":"ch_2","extra":` + extra + `}]}`)
+	var l justap.ChargeList
+	if err := json.Unmarshal(in, &l); err != nil {
+		t.Fatal(err)
+	}
+	var ch justap.Charge
+	if err := json.Unmarshal(in[len(`{"object":"ChargeList","data":[`):len(in)-len(`,{"charge_id":"ch_2","extra":`+extra+`}]}`)], &ch); err != nil {
+		t.Fatal(err)
+	}
+	for i := range in {
+		in[i] = 'x'
+	}
+	for _, e := range []*justap.ChargeExtra{l.Data[0].Extra, l.Data[1].Extra, ch.Extra} {
+		if string(e.Raw) != extra {
+			t.Errorf("Raw after the input was overwritten = %s, want %s", e.Raw, extra)
+		}
+	}
+}
+
 // TestEncodeRoundTrip: what the package encodes, it decodes to the same
 // value, and the encoding is the gateway's (int64 as strings, yuan).
 func TestEncodeRoundTrip(t *testing.T) {

@@ -1,14 +1,16 @@
 package justap
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -259,7 +261,6 @@ func (cfg *notifyConfig) parse(body []byte) (*Notification, error) {
 	case len(env.Data) == 0 || string(env.Data) == "null":
 		return nil, notificationErr(ErrNotificationMalformed, `the body has no "data"`)
 	}
-	n := &Notification{Event: EventType(*env.Event), Encrypted: env.IsEncrypted}
 	object := []byte(env.Data)
 	if env.IsEncrypted {
 		var text string
@@ -281,9 +282,11 @@ func (cfg *notifyConfig) parse(body []byte) (*Notification, error) {
 		return nil, notificationErr(ErrNotificationUnauthenticated,
 			"the notification is not encrypted, so nothing authenticates it; it is refused unless AllowUnencryptedNotifications is set")
 	}
-	if err := n.decodeObject(object); err != nil {
+	n, err := decodeNotification(object)
+	if err != nil {
 		return nil, err
 	}
+	n.Event, n.Encrypted = EventType(*env.Event), env.IsEncrypted
 	return n, nil
 }
 
@@ -364,104 +367,130 @@ func decryptBlock(k *rsa.PublicKey, block, out []byte) ([]byte, bool) {
 	return append(out, em[i+1:]...), true
 }
 
-// decodeObject decodes the notification object into n: each known key
-// into its field, every other key into Other. An error names the field
-// and never quotes its value.
-func (n *Notification) decodeObject(b []byte) error {
+// notificationWire is the notification object as Justap writes it. Its
+// texts are read from numbers too (charge_no is a uint64, trade_type and
+// charge_status are numbers in some gateways), keeping the number's text.
+type notificationWire struct {
+	Object          wechatText      `json:"object"`
+	TradeType       wechatText      `json:"trade_type"`
+	NotifyID        wechatText      `json:"notify_id"`
+	NotifyTime      wireTime        `json:"notify_time"`
+	ChargeNo        wechatText      `json:"charge_no"`
+	AppID           wechatText      `json:"app_id"`
+	AppMode         wechatText      `json:"app_mode"`
+	Channel         wechatText      `json:"channel"`
+	MerchantTradeID wechatText      `json:"merchant_trade_id"`
+	AmountTotal     Amount          `json:"amount_total"`
+	AmountSettle    Amount          `json:"amount_settle"`
+	AmountRefund    Amount          `json:"amount_refund"`
+	AmountFee       Amount          `json:"amount_fee"`
+	AmountRoyalty   Amount          `json:"amount_royalty"`
+	AmountInvoice   Amount          `json:"amount_invoice"`
+	Currency        wechatText      `json:"currency"`
+	ChargeStatus    wechatText      `json:"charge_status"`
+	IsRoyalty       bool            `json:"is_royalty"`
+	IsRefund        bool            `json:"is_refund"`
+	IsPaid          bool            `json:"is_paid"`
+	IsReversed      bool            `json:"is_reversed"`
+	IsClosed        bool            `json:"is_closed"`
+	IsCompleted     bool            `json:"is_completed"`
+	IsFinished      bool            `json:"is_finished"`
+	Subject         wechatText      `json:"subject"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// notificationFields maps each key of notificationWire to what it holds,
+// for errors; the object's other keys go to Notification.Other.
+var notificationFields = func() map[string]string {
+	want := map[reflect.Type]string{
+		reflect.TypeFor[wechatText]():      "text or a number",
+		reflect.TypeFor[wireTime]():        "a time (RFC 3339 or Unix seconds)",
+		reflect.TypeFor[Amount]():          "an amount of yuan, exact to the fen",
+		reflect.TypeFor[bool]():            "true or false",
+		reflect.TypeFor[json.RawMessage](): "JSON",
+	}
+	t := reflect.TypeFor[notificationWire]()
+	fields := make(map[string]string, t.NumField())
+	for i := range t.NumField() {
+		fields[t.Field(i).Tag.Get("json")] = want[t.Field(i).Type]
+	}
+	return fields
+}()
+
+// notification converts the wire form.
+func (w *notificationWire) notification() *Notification {
+	n := &Notification{
+		Object:          string(w.Object),
+		TradeType:       string(w.TradeType),
+		NotifyID:        string(w.NotifyID),
+		NotifyTime:      w.NotifyTime.t,
+		ChargeNo:        string(w.ChargeNo),
+		AppID:           string(w.AppID),
+		AppMode:         string(w.AppMode),
+		Channel:         Channel(w.Channel),
+		MerchantTradeID: string(w.MerchantTradeID),
+		AmountTotal:     w.AmountTotal,
+		AmountSettle:    w.AmountSettle,
+		AmountRefund:    w.AmountRefund,
+		AmountFee:       w.AmountFee,
+		AmountRoyalty:   w.AmountRoyalty,
+		AmountInvoice:   w.AmountInvoice,
+		Currency:        string(w.Currency),
+		ChargeStatus:    string(w.ChargeStatus),
+		IsRoyalty:       w.IsRoyalty,
+		IsRefund:        w.IsRefund,
+		IsPaid:          w.IsPaid,
+		IsReversed:      w.IsReversed,
+		IsClosed:        w.IsClosed,
+		IsCompleted:     w.IsCompleted,
+		IsFinished:      w.IsFinished,
+		Subject:         string(w.Subject),
+	}
+	if string(w.Data) != "null" {
+		n.Data = w.Data
+	}
+	return n
+}
+
+// decodeNotification decodes the notification object: the known keys
+// through notificationWire, every other key kept raw in Other. An error
+// names the field and never quotes its value.
+func decodeNotification(b []byte) (*Notification, error) {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(b, &all); err != nil {
-		return notificationErr(ErrNotificationMalformed, "the notification object is not a JSON object (%s)", describeJSONError(err))
+		return nil, notificationErr(ErrNotificationMalformed, "the notification object is not a JSON object (%s)", describeJSONError(err))
 	}
-	fields := [...]struct {
-		key string
-		dst any
-	}{
-		{"object", (*noteText)(&n.Object)},
-		{"trade_type", (*noteText)(&n.TradeType)},
-		{"notify_id", (*noteText)(&n.NotifyID)},
-		{"notify_time", (*noteTime)(&n.NotifyTime)},
-		{"charge_no", (*noteText)(&n.ChargeNo)},
-		{"app_id", (*noteText)(&n.AppID)},
-		{"app_mode", (*noteText)(&n.AppMode)},
-		{"channel", (*noteText)(&n.Channel)},
-		{"merchant_trade_id", (*noteText)(&n.MerchantTradeID)},
-		{"amount_total", &n.AmountTotal},
-		{"amount_settle", &n.AmountSettle},
-		{"amount_refund", &n.AmountRefund},
-		{"amount_fee", &n.AmountFee},
-		{"amount_royalty", &n.AmountRoyalty},
-		{"amount_invoice", &n.AmountInvoice},
-		{"currency", (*noteText)(&n.Currency)},
-		{"charge_status", (*noteText)(&n.ChargeStatus)},
-		{"is_royalty", &n.IsRoyalty},
-		{"is_refund", &n.IsRefund},
-		{"is_paid", &n.IsPaid},
-		{"is_reversed", &n.IsReversed},
-		{"is_closed", &n.IsClosed},
-		{"is_completed", &n.IsCompleted},
-		{"is_finished", &n.IsFinished},
-		{"subject", (*noteText)(&n.Subject)},
-		{"data", &n.Data},
+	var w notificationWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, notificationErr(ErrNotificationMalformed, "the notification object's %s", wrongField(err, all))
 	}
-	for _, f := range fields {
-		raw, ok := all[f.key]
-		if !ok {
-			continue
+	n := w.notification()
+	for k := range all {
+		if _, ok := notificationFields[k]; ok {
+			delete(all, k)
 		}
-		delete(all, f.key)
-		if err := json.Unmarshal(raw, f.dst); err != nil {
-			return notificationErr(ErrNotificationMalformed, "the notification's %q is not %s", f.key, want(f.dst))
-		}
-	}
-	if string(n.Data) == "null" {
-		n.Data = nil
 	}
 	if len(all) > 0 {
 		n.Other = all
 	}
-	return nil
+	return n, nil
 }
 
-// want describes what a field of the notification object holds.
-func want(dst any) string {
-	switch dst.(type) {
-	case *Amount:
-		return "an amount of yuan"
-	case *bool:
-		return "true or false"
-	case *noteTime:
-		return "a time (RFC 3339 or Unix seconds)"
-	case *noteText:
-		return "text or a number"
+// wrongField says which field of the object failed to decode with err,
+// and what it must hold. encoding/json names the field when the value is
+// of the wrong JSON kind; when a value's own decoder refused it (an amount,
+// a time), it is the first key that fails alone.
+func wrongField(err error, all map[string]json.RawMessage) string {
+	is := func(k string) string { return fmt.Sprintf("%q is not %s", k, notificationFields[k]) }
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return is(typ.Field)
 	}
-	return "valid"
-}
-
-// noteText is a text field that may arrive as a JSON string or number
-// (charge_no is a uint64, trade_type a number in some gateways); a number
-// keeps its exact text, null is "".
-type noteText string
-
-func (t *noteText) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case string(b) == "null":
-		*t = ""
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		return json.Unmarshal(b, (*string)(t))
-	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
-		*t = noteText(b)
-		return nil
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: all[k]})
+		if json.Unmarshal(one, new(notificationWire)) != nil {
+			return is(k)
+		}
 	}
-	return errors.New("justap: want text or a number")
-}
-
-// noteTime is a time in RFC 3339 text or Unix seconds.
-type noteTime time.Time
-
-func (t *noteTime) UnmarshalJSON(b []byte) error {
-	v, err := decodeTime(b)
-	*t = noteTime(v)
-	return err
+	return "key given twice has a first value of the wrong type"
 }

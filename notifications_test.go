@@ -387,6 +387,23 @@ func TestParseNotificationNamesTheField(t *testing.T) {
 	}
 }
 
+// TestParseNotificationKeyGivenTwice refuses an object whose key comes
+// twice, the first value wrong: the later value does not hide it.
+func TestParseNotificationKeyGivenTwice(t *testing.T) {
+	for object, want := range map[string]string{
+		// A value of the wrong JSON kind: encoding/json names the field.
+		`{"is_paid":"SECRET","is_paid":true}`: `"is_paid" is not true or false`,
+		// A value the amount's own decoder refuses.
+		`{"amount_total":"SECRET","amount_total":1}`: "key given twice",
+		`{"amount_total":"SECRET","subject":"x"}`:    `"amount_total" is not an amount of yuan`,
+	} {
+		_, err := justap.ParseNotification(envelopeBody(t, "charge.paid", false, []byte(object)), justap.AllowUnencryptedNotifications())
+		if !errors.Is(err, justap.ErrNotificationMalformed) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%s: err = %v, want ErrNotificationMalformed saying %s", object, err, want)
+		}
+	}
+}
+
 // TestParseNotificationTolerantObject reads the forms Justap's sources
 // disagree on, and keeps what it does not know.
 func TestParseNotificationTolerantObject(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+
+	"github.com/justap-go/justap/internal/rules"
 )
 
 // NotificationsService receives Justap's notifications. Use it as
@@ -106,9 +108,9 @@ var ErrNotificationDisagrees = errors.New("justap: the API does not confirm the 
 //     ([ChargesService.GetByMerchantTradeID]), and for charge.refunded its
 //     refunds, and checks that the API agrees with the event: charge.paid
 //     needs a paid charge, charge.refunded a refund that succeeded,
-//     charge.reversed a reversed charge, charge.closed a closed one, and
-//     the other charge events (charge.created, charge.pending, new ones)
-//     only that the charge exists;
+//     charge.reversed a reversed charge, charge.closed a closed or
+//     expired one, and the other charge events (charge.created,
+//     charge.pending, new ones) only that the charge exists;
 //  6. calls fn with the charge (and refunds) beside the notification.
 //
 // It answers 200 with the body "success" when fn returns nil; 400 when the
@@ -205,8 +207,8 @@ func (h *notifyHandler) handle(ctx context.Context, n *Notification) (int, error
 		return http.StatusBadRequest, notificationErr(ErrNotificationOtherApp,
 			"the notification is for app %q, the handler's is %q", n.AppID, h.appID)
 	}
-	if err := checkMerchantID("merchant_trade_id", n.MerchantTradeID); err != nil {
-		return http.StatusBadRequest, notificationErr(ErrNotificationMalformed, "the notification's merchant_trade_id %s", err.(*ValidationError).Reason)
+	if err := rules.CheckMerchantID(n.MerchantTradeID); err != nil {
+		return http.StatusBadRequest, notificationErr(ErrNotificationMalformed, "the notification's merchant_trade_id %v", err)
 	}
 	if n.NotifyID == "" { // nothing identifies it among resends: no store, no sharing
 		return h.deliver(ctx, n, "")
@@ -241,8 +243,7 @@ func (h *notifyHandler) deliver(ctx context.Context, n *Notification, key string
 		return h.read(ctx, n.MerchantTradeID, withRefunds)
 	})
 	if err != nil {
-		var ve *ValidationError
-		if errors.As(err, &ve) || errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) {
 			return http.StatusBadRequest, fmt.Errorf("justap: the API does not know the notification's charge: %w", err)
 		}
 		return http.StatusInternalServerError, fmt.Errorf("justap: reading the notification's charge: %w", err)
@@ -322,8 +323,8 @@ func (h *notifyHandler) agrees(n *Notification, st *chargeState) error {
 		if !ch.Reversed {
 			state = "reversed"
 		}
-	case EventChargeClosed:
-		if !ch.Closed {
+	case EventChargeClosed: // a closed charge, or one that expired unpaid
+		if !ch.Closed && ch.ExpiredAt.IsZero() {
 			state = "closed"
 		}
 	case EventChargeRefunded:

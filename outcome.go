@@ -81,7 +81,6 @@ func (s *RefundsService) GetByMerchantRefundID(ctx context.Context, chargeID, me
 // byMerchantRefundID walks a charge's refunds for the one with the
 // merchant refund id, in appID or else the call's app.
 func (s *RefundsService) byMerchantRefundID(ctx context.Context, cfg *config, appID, chargeID, merchantRefundID string) (*Refund, error) {
-	c := s.client
 	p := RefundListParams{AppID: appID, Limit: 100}
 	w := walker[Refund]{
 		kind:  "refund",
@@ -91,12 +90,8 @@ func (s *RefundsService) byMerchantRefundID(ctx context.Context, cfg *config, ap
 		page: func(ctx context.Context, startingAfter, endingBefore string) ([]*Refund, bool, error) {
 			q := p
 			q.StartingAfter, q.EndingBefore = startingAfter, endingBefore
-			qv, err := q.query(cfg.appID)
+			l, err := s.list(ctx, cfg, chargeID, &q)
 			if err != nil {
-				return nil, false, err
-			}
-			var l RefundList
-			if err := c.do(ctx, cfg, request{method: http.MethodGet, path: refundsPath(chargeID), query: qv}, &l); err != nil {
 				return nil, false, err
 			}
 			return l.Data, l.HasMore, nil

@@ -240,6 +240,11 @@ func (s *RefundsService) List(ctx context.Context, chargeID string, params *Refu
 	if err != nil {
 		return nil, err
 	}
+	return s.list(ctx, cfg, chargeID, params)
+}
+
+// list reads one page of a charge's refunds with the call's config.
+func (s *RefundsService) list(ctx context.Context, cfg *config, chargeID string, params *RefundListParams) (*RefundList, error) {
 	q, err := params.query(cfg.appID)
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func (h *Handler) createCharge(body []byte, base string) ([]byte, *apiError) {
 		TTL:             ttl,
 		CreatedAt:       now,
 		ExpiresAt:       now.Add(ttl),
-	}}
+	}, notifyURL: n.notifyURL}
 	c.extra = responseExtra(n.rawExtra, &c.c, base)
 	st.charges[c.c.ID] = c
 	st.order = append(st.order, c)
@@ -208,6 +208,7 @@ func (h *Handler) reverseCharge(q url.Values, id string) ([]byte, *apiError) {
 	case !c.c.Reversed:
 		c.c.Reversed = true
 		c.c.ReversedAt = h.now()
+		h.notify(eventReversed, c, nil)
 	}
 	return object("Charge", c.wire())
 }
@@ -259,6 +260,7 @@ func (h *Handler) pay(id string) *apiError {
 	c.c.Paid = true
 	c.c.PaidAt = h.now()
 	c.c.TransactionNo = "tx_" + pad(h.st.txSeq)
+	h.notify(eventPaid, c, nil)
 	return nil
 }
 
@@ -287,6 +289,7 @@ func (h *Handler) closeCharge(id string) *apiError {
 	}
 	c.c.Closed = true
 	c.c.ClosedAt = h.now()
+	h.notify(eventClosed, c, nil)
 	return nil
 }
 

@@ -1,11 +1,14 @@
 package justaptest
 
 import (
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"html/template"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/justap-go/justap"
 )
@@ -72,10 +75,14 @@ func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Count int `json:"count"`
 			Fault
+			Delay string `json:"delay"` // a duration, such as "90s"
 		}
 		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 		if err == nil {
 			err = json.Unmarshal(b, &req)
+		}
+		if err == nil && req.Delay != "" {
+			req.Fault.Delay, err = time.ParseDuration(req.Delay)
 		}
 		if err == nil {
 			err = req.Fault.check()
@@ -93,6 +100,32 @@ func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 	case path == "counts" && r.Method == http.MethodGet:
 		b, _ := json.Marshal(map[string]map[Op]int{"counts": h.Counts()})
 		writeJSON(w, http.StatusOK, b)
+	case path == "deliveries" && r.Method == http.MethodGet:
+		b, _ := json.Marshal(map[string][]Delivery{"deliveries": h.Deliveries()})
+		writeJSON(w, http.StatusOK, b)
+	case path == "deliveries/due" && r.Method == http.MethodPost:
+		atts := h.DeliverDue(r.Context())
+		if atts == nil {
+			atts = []Attempt{}
+		}
+		b, _ := json.Marshal(map[string][]Attempt{"attempts": atts})
+		writeJSON(w, http.StatusOK, b)
+	case len(seg) == 3 && seg[0] == "deliveries" && seg[2] == "resend" && r.Method == http.MethodPost:
+		a, err := h.Resend(r.Context(), seg[1])
+		if err != nil {
+			controlError(w, errorf(codeNotFound, "no notification %q", seg[1]))
+			return
+		}
+		b, _ := json.Marshal(a)
+		writeJSON(w, http.StatusOK, b)
+	case path == "platform-key" && r.Method == http.MethodGet:
+		der, err := x509.MarshalPKIXPublicKey(h.PlatformPublicKey())
+		if err != nil {
+			controlError(w, errorf(codeInternal, "cannot encode the platform key: %v", err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		pem.Encode(w, &pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	case path == "reset" && r.Method == http.MethodPost:
 		h.Reset()
 		writeJSON(w, http.StatusOK, []byte(`{}`))

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/justap-go/justap"
 	"github.com/justap-go/justap/justaptest"
@@ -116,5 +117,58 @@ func TestNewHandler(t *testing.T) {
 	}
 	if err := h.Pay("ch_1"); err == nil || !strings.Contains(err.Error(), "justaptest: Pay") {
 		t.Errorf("Pay of nothing: %v", err)
+	}
+}
+
+func TestControlEndpointsForDeliveries(t *testing.T) {
+	f, rc := notifyFixture(t)
+	rc.failNext(1)
+	ch := f.create(t, withNotify(params("o", 100), rc.URL))
+	raw(t, f.srv, "POST", "/justaptest/charges/"+ch.ID+"/pay", "", "X-Justap-Api-Key", "")
+
+	// A delivery fault, with its delay as a duration string.
+	r := raw(t, f.srv, "POST", "/justaptest/faults", `{"count": 1, "kind": "delay", "delay": "90s", "event": "charge.paid"}`)
+	if r.status != 200 {
+		t.Fatalf("faults: %d %s", r.status, r.body)
+	}
+	raw(t, f.srv, "POST", "/justaptest/faults", `{"count": 1, "kind": "forged", "delay": "1s"}`).wantError(t, 400, 3)
+	raw(t, f.srv, "POST", "/justaptest/faults", `{"count": 1, "kind": "delay", "delay": "soon"}`).wantError(t, 400, 3)
+
+	var due struct{ Attempts []justaptest.Attempt }
+	raw(t, f.srv, "POST", "/justaptest/deliveries/due", "").unmarshal(t, &due)
+	if len(due.Attempts) != 0 {
+		t.Fatalf("due while delayed: %+v", due)
+	}
+	f.clock.Advance(90 * time.Second)
+	raw(t, f.srv, "POST", "/justaptest/deliveries/due", "").unmarshal(t, &due)
+	if len(due.Attempts) != 1 || due.Attempts[0].Status != 500 {
+		t.Fatalf("due: %+v", due)
+	}
+
+	var list struct{ Deliveries []justaptest.Delivery }
+	raw(t, f.srv, "GET", "/justaptest/deliveries", "").unmarshal(t, &list)
+	if len(list.Deliveries) != 1 {
+		t.Fatalf("deliveries: %+v", list)
+	}
+	d := list.Deliveries[0]
+	if d.State != justaptest.DeliveryPending || d.Faults[0] != justaptest.FaultDelay || len(d.Attempts) != 1 ||
+		!d.NextAt.Equal(t0.Add(90*time.Second+15*time.Second)) {
+		t.Errorf("listed %+v", d)
+	}
+
+	var a justaptest.Attempt
+	raw(t, f.srv, "POST", "/justaptest/deliveries/"+d.ID+"/resend", "").unmarshal(t, &a)
+	if !a.Resent || a.Status != 200 {
+		t.Errorf("resend: %+v", a)
+	}
+	raw(t, f.srv, "POST", "/justaptest/deliveries/nt_nope/resend", "").wantError(t, 404, 5)
+	if d, _ := f.srv.Delivery(d.ID); d.State != justaptest.DeliveryDelivered {
+		t.Errorf("after the resend: %+v", d)
+	}
+
+	pemText := raw(t, f.srv, "GET", "/justaptest/platform-key", "", "X-Justap-Api-Key", "")
+	pub, err := justap.ParsePublicKeyPEM(pemText.body)
+	if pemText.status != 200 || err != nil || !pub.Equal(f.srv.PlatformPublicKey()) {
+		t.Errorf("platform-key: %d %s %v", pemText.status, pemText.body, err)
 	}
 }

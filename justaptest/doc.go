@@ -150,6 +150,78 @@
 // retried create must survive without charging twice. Count returns how
 // many requests an operation received, faulted ones included.
 //
+// # Notifications
+//
+// When a charge created with a notify_url is paid, refunded (once per
+// refund, when the refund succeeds: at once, or at CompleteRefund with
+// WithPendingRefunds), reversed, closed, or expires (by the clock or by
+// Expire), the fake queues the notification Justap posts: charge.paid,
+// charge.refunded, charge.reversed, and charge.closed for both a closed
+// and an expired charge. A refund created with its own notify_url has its
+// charge.refunded posted there. The body is Justap's envelope,
+// {"event": "charge.paid", "is_encrypted": true, "data": "<base64>"}, whose
+// data is the notification object (NotificationObject: the charge's
+// state at the event, amounts in yuan, notify_id the delivery's id)
+// encrypted block by block with the fake's platform key: the JSON cut
+// into blocks of at most k-11 bytes, each RSA "private-encrypted" with
+// PKCS #1 v1.5 type-1 padding, as Justap's official plugin expects.
+// Configure the code under test with PlatformPublicKey. Each fake
+// generates its own 2048-bit platform key the first time it needs it
+// (tens of milliseconds; a fake that sends no notification never does),
+// so one fake's notifications never authenticate with another's key;
+// WithPlatformKey fixes it for golden tests.
+//
+// Nothing is posted on its own: a test calls DeliverDue, which posts what
+// is due by the fake's clock and returns once every answer is in, so the
+// test goes on knowing the handler has run:
+//
+//	srv.Pay(ch.ID)
+//	srv.DeliverDue(ctx) // the charge.paid notification is posted and answered
+//	// the order is paid
+//
+// Any 2xx acknowledges a notification. Anything else (or no answer) is
+// retried on the fake's clock: attempt n+1 becomes due the n-th wait of
+// the schedule after attempt n, at most ten attempts over about 24.4
+// hours by default (DefaultDeliverySchedule: 15s, 1m, 2m, 10m, 10m, 1h,
+// 2h, 6h, 15h). Justap publishes only "at most 10 times within 25 hours";
+// the intervals are this package's assumption, after Ping++'s, and
+// WithDeliverySchedule sets others. A test advances its clock (WithClock)
+// to NextDeliveryAt and calls DeliverDue again; nothing sleeps. A
+// charge's notifications are posted one after the other, in the order of
+// their events; different charges' concurrently. RunDeliveries delivers
+// as time passes instead, for a fake on the real clock (cmd/justap-mock).
+//
+// Deliveries returns every notification with every post and its answer
+// (status and the first KiB of the body) and its state (pending,
+// delivered, failed); Resend posts one again, as a replay would.
+// NotificationBody builds a body for a handler's unit test without a
+// fake, from ChargeNotification or any object, with a key of your own;
+// Handler.NotificationBody does it with the fake's platform key, for an
+// authentic notification that lies about the charge.
+//
+// Posts carry the context given to DeliverDue, time out after 10 seconds,
+// never follow a redirect, read at most 1 KiB of the answer, and go only
+// to loopback addresses (checked on the address actually dialled, after
+// name resolution), unless WithNotifyAnyAddress or WithNotifyClient says
+// otherwise. They carry an X-Justaptest-Notification header (the
+// notify_id), and a fake refuses every request that has one (403), so a
+// notify_url naming a fake's own endpoints cannot make it post to itself
+// without end.
+//
+// The delivery faults go through FailNext like the others, selected by
+// the notify_url's path (Path) and the event (Event); each takes one
+// scheduled attempt of one notification. FaultDuplicate posts it twice.
+// FaultOutOfOrder holds it back until the charge's next notification has
+// been posted, then posts it. FaultDelay postpones it by Fault.Delay. The
+// hostile ones post, just before the genuine notification, what an
+// attacker or a confused sender might: FaultUnencrypted (the same object
+// unencrypted), FaultForged (encrypted with another key), FaultTampered
+// (one bit of a block flipped), FaultOtherApp (authentic, but for another
+// app). Each post is recorded with the fault that made it; only the
+// genuine post's answer decides whether the notification was delivered.
+// A handler that survives them answers 400 to the hostile post, handles
+// the genuine one once, and is unmoved by the duplicate.
+//
 // # Control endpoints
 //
 // For tests not written in Go, the helpers are also served over HTTP,
@@ -163,11 +235,16 @@
 //	DELETE /justaptest/faults                ClearFaults
 //	GET  /justaptest/counts                  Counts: {"counts": {"POST /transaction/v1/charges": 2}}
 //	POST /justaptest/reset                   Reset
+//	GET  /justaptest/deliveries              Deliveries: {"deliveries": […]}
+//	POST /justaptest/deliveries/due          DeliverDue: {"attempts": […]}
+//	POST /justaptest/deliveries/{id}/resend  Resend
+//	GET  /justaptest/platform-key            PlatformPublicKey, as a PEM "PUBLIC KEY"
 //
 // They answer the charge or refund as the API does, or a google.rpc.Status
-// error. Fault kinds are named "status", "hang", "reset", "malformed" and
-// "drop_response". Serve the fake on loopback only: anyone who reaches it
-// can pay its charges.
+// error. Fault kinds are named "status", "hang", "reset", "malformed",
+// "drop_response", "duplicate", "out_of_order", "delay" (with "delay":
+// "90s"), "unencrypted", "forged", "tampered" and "other_app". Serve the
+// fake on loopback only: anyone who reaches it can pay its charges.
 //
 // A Handler, and so a Server, is safe for concurrent use.
 package justaptest

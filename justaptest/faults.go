@@ -3,7 +3,9 @@ package justaptest
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 )
 
 // FaultKind is how an injected fault fails a request.
@@ -30,12 +32,46 @@ const (
 	// whether it worked. This is the failure a retried create must
 	// survive without creating twice.
 	FaultDropResponse
+
+	// The delivery faults apply to the fake's notifications, not to API
+	// requests (see the package docs, Notifications). Each takes one
+	// scheduled attempt to deliver a notification.
+
+	// FaultDuplicate posts the notification twice: a second, identical
+	// post follows the first's answer.
+	FaultDuplicate
+	// FaultOutOfOrder holds the notification back until the charge's next
+	// notification has been posted, and posts it right after that one.
+	FaultOutOfOrder
+	// FaultDelay postpones the attempt by Fault.Delay (default one
+	// minute) on the fake's clock.
+	FaultDelay
+	// FaultUnencrypted posts, before the genuine notification, the same
+	// notification unencrypted ("is_encrypted": false).
+	FaultUnencrypted
+	// FaultForged posts, before the genuine notification, the same
+	// notification encrypted with a key that is not the platform key.
+	FaultForged
+	// FaultTampered posts, before the genuine notification, the genuine
+	// body with one bit of its first encrypted block flipped.
+	FaultTampered
+	// FaultOtherApp posts, before the genuine notification, the same
+	// notification for another app (its app_id with "_other" appended),
+	// authentically encrypted with the platform key.
+	FaultOtherApp
 )
 
-var faultKindNames = [...]string{"status", "hang", "reset", "malformed", "drop_response"}
+var faultKindNames = [...]string{
+	"status", "hang", "reset", "malformed", "drop_response",
+	"duplicate", "out_of_order", "delay", "unencrypted", "forged", "tampered", "other_app",
+}
 
-// String returns the kind's name: "status", "hang", "reset", "malformed"
-// or "drop_response".
+// delivery reports whether the kind is a delivery fault.
+func (k FaultKind) delivery() bool { return k >= FaultDuplicate && int(k) < len(faultKindNames) }
+
+// String returns the kind's name: "status", "hang", "reset", "malformed",
+// "drop_response", "duplicate", "out_of_order", "delay", "unencrypted",
+// "forged", "tampered" or "other_app".
 func (k FaultKind) String() string {
 	if k >= 0 && int(k) < len(faultKindNames) {
 		return faultKindNames[k]
@@ -64,6 +100,9 @@ func (k *FaultKind) UnmarshalText(b []byte) error {
 
 // Fault describes how to fail requests (see FailNext). Op, Method and Path
 // select the requests it applies to; left empty, each matches any request.
+// A delivery fault (FaultDuplicate and the kinds after it) applies to the
+// fake's notification posts instead: Path then selects the notify_url's
+// path, and Event the notification's event.
 type Fault struct {
 	// Op limits the fault to one operation, such as OpCreateCharge.
 	Op Op `json:"op,omitempty"`
@@ -85,11 +124,27 @@ type Fault struct {
 	// RetryAfter is the Retry-After header of a FaultStatus: seconds or an
 	// HTTP date. Empty sends none.
 	RetryAfter string `json:"retry_after,omitempty"`
+
+	// Event limits a delivery fault to one event, such as "charge.paid".
+	Event string `json:"event,omitempty"`
+	// Delay is how long a FaultDelay postpones an attempt; 0 means one
+	// minute. (The control endpoint takes it as a duration string such as
+	// "90s".)
+	Delay time.Duration `json:"-"`
 }
 
 func (f *Fault) check() error {
-	if f.Kind < FaultStatus || f.Kind > FaultDropResponse {
+	if f.Kind < FaultStatus || int(f.Kind) >= len(faultKindNames) {
 		return fmt.Errorf("justaptest: unknown fault kind %d", int(f.Kind))
+	}
+	if f.Kind.delivery() && (f.Op != "" || (f.Method != "" && !strings.EqualFold(f.Method, http.MethodPost))) {
+		return fmt.Errorf("justaptest: a %s fault applies to notification posts: Op and Method do not select them", f.Kind)
+	}
+	if !f.Kind.delivery() && f.Event != "" {
+		return fmt.Errorf("justaptest: Event applies to delivery faults only, not %s", f.Kind)
+	}
+	if f.Kind != FaultDelay && f.Delay != 0 {
+		return fmt.Errorf("justaptest: Delay applies to FaultDelay only, not %s", f.Kind)
 	}
 	if f.Status != 0 && (f.Status < 200 || f.Status > 599) {
 		return fmt.Errorf("justaptest: fault status %d is outside 200–599", f.Status)
@@ -101,7 +156,7 @@ func (f *Fault) check() error {
 }
 
 func (f *Fault) matches(method, path string, op Op) bool {
-	return (f.Op == "" || f.Op == op) &&
+	return !f.Kind.delivery() && (f.Op == "" || f.Op == op) &&
 		(f.Method == "" || strings.EqualFold(f.Method, method)) &&
 		(f.Path == "" || f.Path == path)
 }
@@ -114,10 +169,14 @@ type faultRule struct {
 // FailNext makes the next n requests that f selects fail as f says. Faults
 // queue up: a request takes the first pending fault that selects it, and
 // requests no pending fault selects are served normally. Requests to the
-// control endpoints under /justaptest/ are never faulted.
+// control endpoints under /justaptest/ are never faulted. A delivery fault
+// (FaultDuplicate and after) fails the next n attempts to deliver a
+// notification instead.
 //
 // FailNext panics if f is invalid (an unknown kind, a status outside
-// 200–599, or Status, Body or RetryAfter on a kind other than FaultStatus).
+// 200–599, Status, Body or RetryAfter on a kind other than FaultStatus,
+// Delay on a kind other than FaultDelay, Event on an API fault, or Op or
+// Method on a delivery fault).
 // n <= 0 adds nothing.
 func (h *Handler) FailNext(n int, f Fault) {
 	if err := f.check(); err != nil {
@@ -162,6 +221,28 @@ func (h *Handler) takeFault(method, path string, op Op) *Fault {
 			h.faults = append(h.faults[:i:i], h.faults[i+1:]...)
 		}
 		return &f
+	}
+	return nil
+}
+
+// takeDeliveryFault consumes the first pending delivery fault that
+// selects an attempt to deliver d, if any. h.mu is held.
+func (h *Handler) takeDeliveryFault(d *delivery) *Fault {
+	path := ""
+	if u, err := url.Parse(d.d.URL); err == nil {
+		path = u.Path
+	}
+	for i, r := range h.faults {
+		f := &r.f
+		if !f.Kind.delivery() || (f.Event != "" && f.Event != d.d.Event) || (f.Path != "" && f.Path != path) {
+			continue
+		}
+		out := r.f
+		r.left--
+		if r.left == 0 {
+			h.faults = append(h.faults[:i:i], h.faults[i+1:]...)
+		}
+		return &out
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func (h *Handler) createRefund(body []byte) ([]byte, *apiError) {
 		TransactionNo:         ch.TransactionNo,
 		Metadata:              n.metadata,
 		CreatedAt:             h.now(),
-	}}
+	}, notifyURL: n.notifyURL}
 	c.refunds = append(c.refunds, r)
 	c.reserved += amount
 	st.refunds[r.r.ID] = r
@@ -78,6 +78,7 @@ func (h *Handler) completeRefund(r *refundRec) {
 	r.r.RefundNo = "rn_" + r.r.ID[len("re_"):]
 	ch := &r.charge.c
 	ch.AmountRefunded += r.r.Amount
+	h.notify(eventRefunded, r.charge, r)
 }
 
 func (h *Handler) findRefund(chargeID, refundID string) (*refundRec, *apiError) {

@@ -67,6 +67,7 @@ type newCharge struct {
 	rawExtra               json.RawMessage // the request's extra as sent
 	metadata               map[string]string
 	ttl                    time.Duration // 0: DefaultTTL
+	notifyURL              string
 }
 
 // parseChargeCreate decodes and validates a create-charge body.
@@ -78,6 +79,7 @@ func parseChargeCreate(body []byte) (*newCharge, *apiError) {
 	n := &newCharge{
 		appID: r.AppID, merchantTradeID: r.MerchantTradeID, subject: r.Subject, body: r.Body,
 		clientIP: r.ClientIP, currency: r.Currency, description: r.Description, metadata: r.Metadata,
+		notifyURL: r.NotifyURL,
 	}
 	if r.AppID == "" {
 		return nil, required("app_id")
@@ -176,6 +178,7 @@ type newRefund struct {
 	description                       string
 	amount                            *justap.Amount // nil: the whole refundable rest
 	metadata                          map[string]string
+	notifyURL                         string
 }
 
 // parseRefundCreate decodes and validates a create-refund body. Refund
@@ -213,7 +216,7 @@ func parseRefundCreate(body []byte) (*newRefund, *apiError) {
 	}
 	return &newRefund{
 		appID: r.AppID, chargeID: r.ChargeID, merchantRefundID: r.MerchantRefundID,
-		description: r.Description, amount: amount, metadata: r.Metadata,
+		description: r.Description, amount: amount, metadata: r.Metadata, notifyURL: r.NotifyURL,
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package justaptest
 
 import (
+	"crypto/rsa"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,12 @@ type options struct {
 	pendingRefunds bool
 	logger         *slog.Logger
 	verifier       *Verifier // checks request signatures when set
+
+	// Notifications (notify.go, deliveries.go).
+	platformKey      *rsa.PrivateKey
+	schedule         []time.Duration
+	notifyClient     *http.Client
+	notifyAnyAddress bool
 }
 
 // WithAPIKey sets the API key the fake accepts (default DefaultAPIKey). A
@@ -116,13 +123,20 @@ type Handler struct {
 	faults []*faultRule
 	counts map[Op]int
 	reqSeq int64
+
+	// Notifications (notify.go, deliveries.go).
+	nt           *notifier     // held by mu
+	wake         chan struct{} // signalled when a notification is queued
+	notifyClient *http.Client
+	keyOnce      sync.Once
+	key          *rsa.PrivateKey
 }
 
 // NewHandler returns a fake gateway with no charges, for serving outside
 // a test (cmd/justap-mock serves one). It fails if an option does, such
 // as WithPublicKey with an unusable key.
 func NewHandler(opts ...Option) (*Handler, error) {
-	o := options{apiKey: DefaultAPIKey, appID: DefaultAppID, now: time.Now}
+	o := options{apiKey: DefaultAPIKey, appID: DefaultAppID, now: time.Now, schedule: DefaultDeliverySchedule()}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -131,12 +145,19 @@ func NewHandler(opts ...Option) (*Handler, error) {
 			return nil, err
 		}
 	}
-	return &Handler{
-		opts:   o,
-		done:   make(chan struct{}),
-		st:     newStore(),
-		counts: map[Op]int{},
-	}, nil
+	h := &Handler{
+		opts:         o,
+		done:         make(chan struct{}),
+		st:           newStore(),
+		counts:       map[Op]int{},
+		nt:           newNotifier(0),
+		wake:         make(chan struct{}, 1),
+		notifyClient: o.notifyClient,
+	}
+	if h.notifyClient == nil {
+		h.notifyClient = newNotifyClient(o.notifyAnyAddress)
+	}
+	return h, nil
 }
 
 // Close ends the requests held by FaultHang, now and later. The handler
@@ -155,6 +176,7 @@ func (h *Handler) Reset() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.st = newStore()
+	h.nt = newNotifier(h.nt.gen + 1)
 	h.faults = nil
 	h.counts = map[Op]int{}
 	h.reqSeq = 0
@@ -304,6 +326,10 @@ func (e *apiError) body() []byte {
 // endpoints (see the package docs): they are not counted, faulted or
 // authenticated.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get(deliveryHeader) != "" {
+		controlError(w, errorf(codePermissionDenied, "a notification of a fake cannot be posted to a fake: point notify_url at your handler"))
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, controlPrefix) {
 		h.serveControl(w, r)
 		return

@@ -31,12 +31,16 @@ type chargeRec struct {
 	extra    json.RawMessage // the charge's extra as the gateway writes it
 	refunds  []*refundRec    // in creation order
 	reserved justap.Amount   // the sum of its refunds, pending ones included
+
+	notifyURL      string // where its notifications go; "" for none
+	expiryNotified bool   // its expiry is queued as a notification
 }
 
 type refundRec struct {
-	seq    int64
-	r      justap.Refund
-	charge *chargeRec
+	seq       int64
+	r         justap.Refund
+	charge    *chargeRec
+	notifyURL string // where its notification goes, if not the charge's
 }
 
 func newStore() *store {

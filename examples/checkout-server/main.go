@@ -12,12 +12,17 @@
 //
 // Without JUSTAP_API_KEY it runs on the in-process fake of package
 // justaptest, where a charge is paid by POSTing to its pay URL (or opening
-// it in a browser). With JUSTAP_API_KEY, JUSTAP_APP_ID and JUSTAP_BASE_URL
-// it uses that gateway. main_test.go drives it against justaptest.
+// it in a browser); the fake then notifies the shop, which ships the
+// order. With JUSTAP_API_KEY, JUSTAP_APP_ID and JUSTAP_BASE_URL it uses
+// that gateway; set JUSTAP_NOTIFY_URL (the public URL of the shop's
+// POST /justap/notify) and JUSTAP_PUBLIC_KEY_FILE (Justap's PEM public
+// key) to receive its notifications. main_test.go drives it against
+// justaptest.
 package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,12 +62,20 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 
 	var c *justap.Client
 	var err error
+	var notify []shopOption
+	var fakeKey *rsa.PublicKey // the fake's notification key, when on the fake
 	if key := getenv("JUSTAP_API_KEY"); key == "" {
 		fake, ferr := justaptest.StartServer()
 		if ferr != nil {
 			return ferr
 		}
 		defer fake.Close()
+		// The fake delivers its notifications as they fall due.
+		dctx, stopDeliveries := context.WithCancel(ctx)
+		delivering := make(chan struct{})
+		go func() { fake.RunDeliveries(dctx, 0); close(delivering) }()
+		defer func() { stopDeliveries(); <-delivering }()
+		fakeKey = fake.PlatformPublicKey()
 		c, err = justap.NewClient(fake.APIKey(), justap.WithBaseURL(fake.URL), justap.WithAppID(fake.AppID()))
 		fmt.Fprintf(out, "Using the in-process fake Justap server (justaptest) at %s: JUSTAP_API_KEY is not set.\n", fake.URL)
 		fmt.Fprintf(out, "Pay an order's charge with: curl -X POST %s/justaptest/charges/{charge_id}/pay\n", fake.URL)
@@ -76,6 +89,20 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		}
 		c, err = justap.NewClient(key, justap.WithBaseURL(base), justap.WithAppID(app))
 		fmt.Fprintf(out, "Using the Justap gateway at %s.\n", base)
+		if nu, kf := getenv("JUSTAP_NOTIFY_URL"), getenv("JUSTAP_PUBLIC_KEY_FILE"); nu != "" || kf != "" {
+			if nu == "" || kf == "" {
+				return errors.New("set both JUSTAP_NOTIFY_URL (the public URL of /justap/notify) and JUSTAP_PUBLIC_KEY_FILE (Justap's PEM public key), or neither")
+			}
+			pemBytes, rerr := os.ReadFile(kf)
+			if rerr != nil {
+				return fmt.Errorf("JUSTAP_PUBLIC_KEY_FILE: %w", rerr)
+			}
+			pub, perr := justap.ParsePublicKeyPEM(pemBytes)
+			if perr != nil {
+				return fmt.Errorf("JUSTAP_PUBLIC_KEY_FILE %s: %w", kf, perr)
+			}
+			notify = append(notify, notifyAt(nu, pub))
+		}
 	}
 	if err != nil {
 		return err
@@ -86,12 +113,15 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	url := "http://" + ln.Addr().String()
+	if fakeKey != nil {
+		notify = append(notify, notifyAt(url+"/justap/notify", fakeKey))
+	}
 	fmt.Fprintf(out, "The shop listens at %s\n", url)
 	if ready != nil {
 		ready <- url
 	}
 	prefix := fmt.Sprintf("shop%d-", time.Now().Unix()) // new order ids on every start
-	srv := &http.Server{Handler: newShop(c, prefix, log), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newShop(c, prefix, log, notify...), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,12 +24,14 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// testShop serves the shop on a test server, backed by a fake Justap.
+// testShop serves the shop on a test server, backed by a fake Justap
+// whose notifications go to the shop.
 type testShop struct {
 	t    *testing.T
 	fake *justaptest.Server
 	url  string
 	hc   *http.Client
+	log  *syncBuffer // the shop's log
 }
 
 func newTestShop(t *testing.T, opts ...justap.Option) *testShop {
@@ -39,9 +44,32 @@ func newTestShop(t *testing.T, opts ...justap.Option) *testShop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shop := httptest.NewServer(newShop(c, "order-", slog.New(slog.NewTextHandler(io.Discard, nil))))
+	log := &syncBuffer{}
+	shop := httptest.NewUnstartedServer(nil)
+	notifyURL := "http://" + shop.Listener.Addr().String() + "/justap/notify"
+	shop.Config.Handler = newShop(c, "order-", slog.New(slog.NewTextHandler(log, nil)),
+		notifyAt(notifyURL, fake.PlatformPublicKey()))
+	shop.Start()
 	t.Cleanup(shop.Close)
-	return &testShop{t: t, fake: fake, url: shop.URL, hc: shop.Client()}
+	return &testShop{t: t, fake: fake, url: shop.URL, hc: shop.Client(), log: log}
+}
+
+// syncBuffer is a bytes.Buffer safe for the shop's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // call sends a request to the shop and decodes its JSON answer.
@@ -109,6 +137,88 @@ func TestOrderLifecycle(t *testing.T) {
 
 	if ch, _ := s.fake.Charge(chargeID); ch.AmountRefunded != 1999 || len(ch.Refunds) != 2 {
 		t.Errorf("Justap's side: refunded %v in %d refunds", ch.AmountRefunded, len(ch.Refunds))
+	}
+}
+
+// TestOrderShippedByNotification: the order is paid and shipped through
+// Justap's notification, with no polling; then a duplicate, a forged and an
+// unencrypted notification each change nothing.
+func TestOrderShippedByNotification(t *testing.T) {
+	s := newTestShop(t)
+	ctx := context.Background()
+	o := s.call("POST", "/orders", `{"amount": "19.99", "channel": "AlipayQR", "subject": "T-shirt"}`, http.StatusCreated)
+	id, chargeID := o["order_id"].(string), o["charge_id"].(string)
+	if ch, _ := s.fake.Charge(chargeID); ch == nil {
+		t.Fatal("no charge")
+	}
+	if err := s.fake.Pay(chargeID); err != nil { // the customer pays
+		t.Fatal(err)
+	}
+	atts := s.fake.DeliverDue(ctx) // Justap notifies the shop; returns once the shop answered
+	if len(atts) != 1 || atts[0].Status != http.StatusOK || atts[0].Answer != "success" {
+		t.Fatalf("delivery: %+v", atts)
+	}
+	if got := s.call("GET", "/orders/"+id, "", http.StatusOK); got["status"] != "paid" || got["shipped"] != true {
+		t.Fatalf("after the notification: %v", got)
+	}
+	shipped := func() int { return strings.Count(s.log.String(), `msg="shipping order"`) }
+	if shipped() != 1 {
+		t.Fatalf("shipped %d times", shipped())
+	}
+
+	// A duplicate: Justap resends the same notification. Acknowledged,
+	// nothing shipped again.
+	d := s.fake.Deliveries()[0]
+	if a, err := s.fake.Resend(ctx, d.ID); err != nil || a.Status != http.StatusOK {
+		t.Errorf("resend: %+v, %v", a, err)
+	}
+	s.fake.FailNext(1, justaptest.Fault{Kind: justaptest.FaultDuplicate})
+	s.call("POST", "/orders/"+id+"/refund", `{"amount": "1.00"}`, http.StatusOK)
+	s.fake.DeliverDue(ctx)
+	if shipped() != 1 {
+		t.Errorf("a duplicate shipped again: %d", shipped())
+	}
+
+	// Forged and unencrypted "paid" notifications for an unpaid order: the
+	// shop refuses them (400) and nothing changes.
+	o2 := s.call("POST", "/orders", `{"amount": "5.00", "channel": "AlipayQR", "subject": "Mug"}`, http.StatusCreated)
+	ch2, _ := s.fake.Charge(o2["charge_id"].(string))
+	lie := justaptest.ChargeNotification(ch2)
+	lie.NotifyID, lie.IsPaid, lie.ChargeStatus = "nt_forged", true, "paid"
+	forger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]*rsa.PrivateKey{"forged": forger, "unencrypted": nil} {
+		body, err := justaptest.NotificationBody(key, "charge.paid", lie)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := s.hc.Post(s.url+"/justap/notify", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", name, resp.StatusCode)
+		}
+	}
+	// The same, delivered by the fake's faults before a genuine notification.
+	for _, kind := range []justaptest.FaultKind{justaptest.FaultForged, justaptest.FaultUnencrypted} {
+		s.fake.FailNext(1, justaptest.Fault{Kind: kind})
+	}
+	s.call("POST", "/orders/"+id+"/refund", `{"amount": "1.00"}`, http.StatusOK)
+	s.call("POST", "/orders/"+id+"/refund", `{"amount": "1.00"}`, http.StatusOK)
+	for _, a := range s.fake.DeliverDue(ctx) {
+		if want := http.StatusOK; a.Fault != nil && a.Status != http.StatusBadRequest || a.Fault == nil && a.Status != want {
+			t.Errorf("attempt %+v", a)
+		}
+	}
+	if got := s.call("GET", "/orders/"+o2["order_id"].(string), "", http.StatusOK); got["status"] != "unpaid" || got["shipped"] != false {
+		t.Errorf("the unpaid order after forged notifications: %v", got)
+	}
+	if shipped() != 1 {
+		t.Errorf("shipped %d times, want 1", shipped())
 	}
 }
 
@@ -215,7 +325,7 @@ func TestUnknownRefundIsRetriedWithItsID(t *testing.T) {
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out bytes.Buffer
+	var out syncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -224,14 +334,39 @@ func TestRun(t *testing.T) {
 	url := <-ready
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Post(url+"/orders", "application/json",
+	hc := &http.Client{Transport: tr}
+	resp, err := hc.Post(url+"/orders", "application/json",
 		strings.NewReader(`{"amount": "1", "channel": "AlipayQR", "subject": "x"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
+	var o struct {
+		OrderID string            `json:"order_id"`
+		Pay     map[string]string `json:"pay"`
+		Shipped bool              `json:"shipped"`
+	}
+	json.NewDecoder(resp.Body).Decode(&o)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		t.Errorf("status %d", resp.StatusCode)
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	// The customer pays on the fake's pay page; the fake notifies the shop
+	// in real time, and the shop ships.
+	resp, err = hc.Post(o.Pay["qr_code"], "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for deadline := time.Now().Add(10 * time.Second); !o.Shipped; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the order was not shipped within 10 s of the payment")
+		}
+		resp, err := hc.Get(url + "/orders/" + o.OrderID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&o)
+		resp.Body.Close()
 	}
 	cancel()
 	if err := <-done; err != nil {

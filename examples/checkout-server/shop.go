@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -8,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/justap-go/justap"
@@ -20,10 +23,14 @@ import (
 //	GET  /orders/{id}         the order's payment status, read from Justap
 //	POST /orders/{id}/refund  {"amount": "5.00"}, or {} for the whole rest
 //	POST /orders/{id}/cancel  reverse the unpaid charge
+//	POST /justap/notify       Justap's notifications (with notifyAt)
 type shop struct {
 	c      *justap.Client
 	prefix string // of order ids, so that they are new on every start
 	log    *slog.Logger
+
+	notifyURL  string           // the notify_url of its charges; "" for none
+	justapKeys []*rsa.PublicKey // Justap's public keys, which authenticate notifications
 
 	mu     sync.Mutex
 	orders map[string]*order
@@ -39,16 +46,63 @@ type order struct {
 	// unknown: the next refund request reuses it, so that it cannot refund
 	// twice.
 	pendingRefund string
+	// shipped: the goods went out, once, when Justap's notification
+	// (confirmed by its API) said the charge was paid.
+	shipped atomic.Bool
 }
 
-func newShop(c *justap.Client, prefix string, log *slog.Logger) http.Handler {
+// shopOption configures the shop.
+type shopOption func(*shop)
+
+// notifyAt makes the shop receive Justap's notifications at url (which
+// must reach its POST /justap/notify route), authenticated with Justap's
+// public keys, and ship an order when its charge is paid.
+func notifyAt(url string, justapKeys ...*rsa.PublicKey) shopOption {
+	return func(s *shop) { s.notifyURL, s.justapKeys = url, justapKeys }
+}
+
+func newShop(c *justap.Client, prefix string, log *slog.Logger, opts ...shopOption) http.Handler {
 	s := &shop{c: c, prefix: prefix, log: log, orders: map[string]*order{}}
+	for _, opt := range opts {
+		opt(s)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", s.create)
 	mux.HandleFunc("GET /orders/{id}", s.status)
 	mux.HandleFunc("POST /orders/{id}/refund", s.refund)
 	mux.HandleFunc("POST /orders/{id}/cancel", s.cancel)
+	if s.notifyURL != "" {
+		// The SDK's handler authenticates each notification, reads the
+		// charge back from Justap and calls onEvent only with what Justap
+		// confirms: a forged "paid" never ships anything.
+		h, err := c.Notifications.Handler(s.onEvent,
+			justap.WithJustapPublicKey(s.justapKeys...), justap.WithNotificationLogger(log))
+		if err != nil {
+			log.Error("notifications are off: the shop learns of payments by reading the charge", "err", err)
+			s.notifyURL = ""
+		} else {
+			mux.Handle("POST /justap/notify", h)
+		}
+	}
 	return mux
+}
+
+// onEvent handles a charge event that Justap's API has confirmed. It is
+// idempotent: Justap resends, and a duplicate must not ship twice.
+func (s *shop) onEvent(ctx context.Context, ev *justap.ChargeEvent) error {
+	s.mu.Lock()
+	o := s.orders[ev.Charge.MerchantTradeID]
+	s.mu.Unlock()
+	if o == nil {
+		// Not an order of this shop (or of an earlier run): acknowledge,
+		// or Justap would resend it for a day.
+		s.log.Warn("notification for an unknown order", "order", ev.Charge.MerchantTradeID, "event", ev.Type)
+		return nil
+	}
+	if ev.Type == justap.EventChargePaid && ev.Charge.Paid && o.shipped.CompareAndSwap(false, true) {
+		s.log.Info("shipping order", "order", o.id, "charge", ev.Charge.ID)
+	}
+	return nil
 }
 
 // orderView is the JSON the shop answers with.
@@ -60,13 +114,17 @@ type orderView struct {
 	// Status is unpaid, paid, partly_refunded, refunded, cancelled, closed
 	// or expired.
 	Status string `json:"status"`
+	// Shipped is whether the goods went out: once Justap's notification,
+	// confirmed by the API, said the charge was paid.
+	Shipped bool `json:"shipped"`
 	// Pay is what the front end shows or opens to take the payment, while
 	// the order is unpaid.
 	Pay map[string]string `json:"pay,omitempty"`
 }
 
 func view(o *order, ch *justap.Charge) orderView {
-	v := orderView{OrderID: o.id, ChargeID: ch.ID, Amount: ch.Amount.String(), Refunded: ch.AmountRefunded.String()}
+	v := orderView{OrderID: o.id, ChargeID: ch.ID, Amount: ch.Amount.String(), Refunded: ch.AmountRefunded.String(),
+		Shipped: o.shipped.Load()}
 	switch {
 	case ch.Paid && ch.AmountRefunded >= ch.Amount: // Refunded means "has refunds", not "in full"
 		v.Status = "refunded"
@@ -157,6 +215,7 @@ func (s *shop) create(w http.ResponseWriter, r *http.Request) {
 		Body:            req.Subject,
 		ClientIP:        clientIP(r),
 		TTL:             15 * time.Minute,
+		NotifyURL:       s.notifyURL,
 	}
 	// A lost answer is the SDK's to settle: Create finds the charge by its
 	// merchant_trade_id and returns it (charge.Recovered is then set).
