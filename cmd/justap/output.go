@@ -218,7 +218,7 @@ func (a *app) refundColumns() (table, full []column[*justap.Refund]) {
 	type c = column[*justap.Refund]
 	id := c{"refund_id", func(v *justap.Refund) string { return v.ID }}
 	charge := c{"charge_id", func(v *justap.Refund) string { return v.ChargeID }}
-	mrid := c{"merchant_refund_id", merchantRefundID}
+	mrid := c{"merchant_refund_id", func(v *justap.Refund) string { return v.MerchantRefundID }}
 	amount := c{"amount", func(v *justap.Refund) string { return v.Amount.String() }}
 	status := c{"status", func(v *justap.Refund) string { return string(v.Status) }}
 	created := c{"created_at", func(v *justap.Refund) string { return a.timeText(v.CreatedAt) }}
@@ -238,14 +238,4 @@ func (a *app) refundColumns() (table, full []column[*justap.Refund]) {
 		{"success_at", func(v *justap.Refund) string { return a.timeText(v.SucceededAt) }},
 	}
 	return table, full
-}
-
-// merchantRefundID is a refund's merchant refund id: the field when the
-// server sends it, else the metadata entry the SDK records it under (Justap's
-// gateway sends no such field).
-func merchantRefundID(r *justap.Refund) string {
-	if r.MerchantRefundID != "" {
-		return r.MerchantRefundID
-	}
-	return r.Metadata[justap.MerchantRefundIDMetadataKey]
 }
