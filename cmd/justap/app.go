@@ -43,7 +43,9 @@ Usage:
   justap charges reverse ID             cancel an unpaid charge (asks to confirm)
   justap refunds create --charge ID (--amount 5.00 | --full) --description TEXT [--merchant-refund-id ID]
                                         refund a paid charge (asks to confirm); without
-                                        --merchant-refund-id one is made up and printed
+                                        --merchant-refund-id one is made up and printed; the
+                                        same command again never refunds twice (exit 0 if that
+                                        refund was made before, 3 if the id names other money)
   justap refunds get CHARGE REFUND      show a refund
   justap refunds list CHARGE            list a charge's refunds
   justap reconcile --since T --until T [--lookback-days N]
@@ -163,29 +165,21 @@ func (a *app) exit(err error) int {
 		return exitUsage
 	case errors.As(err, &ve):
 		return exitUsage
-	case errors.As(err, &unk):
+	case errors.As(err, &unk), errors.As(err, &apiErr) && apiErr.OutcomeUnknown():
 		return exitUnknown
-	case errors.As(err, &apiErr) && refused(apiErr), errors.Is(err, justap.ErrNotFound):
+	case errors.Is(err, justap.ErrReusedID), errors.Is(err, justap.ErrNotFound),
+		errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
 		return exitRefused
 	}
 	return exitFailure
 }
 
-// refused reports whether the API answered with a refusal: a status that
-// says the request was not carried out.
-func refused(e *justap.Error) bool {
-	return e.StatusCode >= 400 && e.StatusCode < 500
-}
-
 // outcomeUnknown reports whether err, from a call that moves or stops
-// money, leaves it open whether the call took effect: no answer, a cut-off
-// or malformed answer, a server failure, a cancelled call.
+// money, leaves it open whether the call took effect (see
+// [justap.Error.OutcomeUnknown]).
 func outcomeUnknown(err error) bool {
-	var apiErr *justap.Error
-	if !errors.As(err, &apiErr) {
-		return false // a validation error: nothing was sent
-	}
-	return !refused(apiErr)
+	var e *justap.Error
+	return errors.As(err, &e) && e.OutcomeUnknown()
 }
 
 func (a *app) dispatch(args []string) error {

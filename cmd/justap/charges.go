@@ -33,10 +33,6 @@ func (a *app) printCharge(ch *justap.Charge) error {
 	return newPrinter(a, table, full).one(ch)
 }
 
-// allTime is the earliest created bound the API takes: a list bounded by
-// it reaches every charge, not only the last month.
-var allTime = time.Unix(1, 0)
-
 func (a *app) chargesFind(args []string) error {
 	fs := a.flags("charges find")
 	pos, err := a.parse(fs, args, 1, "a merchant trade id: justap charges find order-1001")
@@ -47,25 +43,11 @@ func (a *app) chargesFind(args []string) error {
 	if err != nil {
 		return err
 	}
-	order := pos[0]
-	page, err := c.Charges.List(a.ctx, &justap.ChargeListParams{MerchantTradeID: order, CreatedGTE: allTime, Limit: 10})
+	ch, err := c.Charges.GetByMerchantTradeID(a.ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	if len(page.Data) == 0 {
-		return fmt.Errorf("no charge has the merchant trade id %q: %w", order, justap.ErrNotFound)
-	}
-	if len(page.Data) == 1 {
-		return a.printCharge(page.Data[0])
-	}
-	table, full := a.chargeColumns()
-	p := newPrinter(a, table, full)
-	for _, ch := range page.Data {
-		if err := p.row(ch); err != nil {
-			return err
-		}
-	}
-	return p.flush()
+	return a.printCharge(ch)
 }
 
 // triState is a flag for a three-state filter: --paid sets it to true,

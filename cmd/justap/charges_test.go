@@ -64,7 +64,7 @@ func TestChargesFind(t *testing.T) {
 		t.Errorf("find: %q", recs)
 	}
 	r = h.run(t, "", "charges", "find", "order-none").want(t, exitRefused)
-	if !strings.Contains(r.stderr, `no charge has the merchant trade id "order-none"`) {
+	if !strings.Contains(r.stderr, `no charge has merchant_trade_id "order-none"`) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 }
@@ -187,6 +187,14 @@ func TestChargesReverse(t *testing.T) {
 	h.srv.FailNext(3, justaptest.Fault{Op: justaptest.OpReverseCharge, Kind: justaptest.FaultStatus, Status: 503})
 	r = h.run(t, "", "charges", "reverse", "-y", unpaid.ID).want(t, exitUnknown)
 	if !strings.Contains(r.stderr, "justap charges get "+unpaid.ID) {
+		t.Errorf("no command to check with:\n%s", r.stderr)
+	}
+
+	// A 503, then a refusal on the retry: the first attempt may have done
+	// the work, so the tool must not say "refused".
+	h.srv.FailNext(1, justaptest.Fault{Op: justaptest.OpReverseCharge, Kind: justaptest.FaultStatus, Status: 503})
+	r = h.run(t, "", "charges", "reverse", "-y", paid.ID).want(t, exitUnknown)
+	if !strings.Contains(r.stderr, "justap charges get "+paid.ID) {
 		t.Errorf("no command to check with:\n%s", r.stderr)
 	}
 }

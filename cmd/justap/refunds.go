@@ -62,16 +62,15 @@ func (a *app) refundsCreate(args []string) error {
 		return err
 	}
 	rf, err := c.Refunds.Create(a.ctx, params)
+	var e *justap.Error
 	switch {
 	case err == nil:
-	case errors.Is(err, justap.ErrConflict):
-		// The merchant refund id was used before: by an earlier attempt of
-		// this call (its answer lost), by an earlier run of this command,
-		// or for another refund. Find out which before saying anything.
-		rf, err = a.refundDone(c, params, err)
-		if err != nil {
-			return err
+		if rf.Recovered {
+			fmt.Fprintf(a.stderr, "justap: the answer to the refund was lost; refund %s was found by its merchant refund id %s afterwards: it was made once\n",
+				rf.ID, params.MerchantRefundID)
 		}
+	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
+		return a.refundReused(params, e)
 	case outcomeUnknown(err):
 		return &unknownError{err: err, check: "justap refunds list " + params.ChargeID +
 			"   (look for merchant_refund_id " + params.MerchantRefundID + ")\n" +
@@ -83,29 +82,32 @@ func (a *app) refundsCreate(args []string) error {
 	return newPrinter(a, table, fullCols).one(rf)
 }
 
-// refundDone looks for the charge's refund with the merchant refund id of
-// params, after a create was refused as a conflict. It returns that refund
-// if it is the one asked for, so that a retry or a second run reports the
-// refund made; a refusal if the id belongs to another refund; and an
-// unknown outcome if it cannot tell.
-func (a *app) refundDone(c *justap.Client, params *justap.RefundCreateParams, conflict error) (*justap.Refund, error) {
-	for rf, err := range c.Refunds.All(a.ctx, params.ChargeID, &justap.RefundListParams{Limit: 100}) {
-		if err != nil {
-			return nil, &unknownError{err: fmt.Errorf("%w\nand looking for the refund failed: %w", conflict, err),
-				check: "justap refunds list " + params.ChargeID + "   (look for merchant_refund_id " + params.MerchantRefundID + ")"}
-		}
-		if rf.MerchantRefundID != params.MerchantRefundID {
-			continue
-		}
-		if !params.FullRefund && rf.Amount != params.Amount {
-			return nil, fmt.Errorf("merchant refund id %s was already used for refund %s of ¥%s, not ¥%s; nothing more was refunded: %w",
-				params.MerchantRefundID, rf.ID, rf.Amount, params.Amount, conflict)
-		}
-		fmt.Fprintf(a.stderr, "justap: merchant refund id %s was already used by this refund: it was made before, not now\n", params.MerchantRefundID)
-		return rf, nil
+// refundReused handles a create refused because its merchant refund id
+// was used before. If the id names the very refund asked for (same charge,
+// same amount), an earlier run made it, as after an unknown outcome: the
+// refund is printed and the run succeeds, for nothing is left to do.
+// Otherwise the id names other money: the refund it names, if known, is
+// printed and the error says so.
+func (a *app) refundReused(params *justap.RefundCreateParams, e *justap.Error) error {
+	rf := e.Refund
+	if rf == nil {
+		return fmt.Errorf("merchant refund id %s names other money, not a refund of charge %s; nothing was refunded now: %w",
+			params.MerchantRefundID, params.ChargeID, e)
 	}
-	return nil, fmt.Errorf("merchant refund id %s is already used, not by a refund of charge %s; nothing was refunded: %w",
-		params.MerchantRefundID, params.ChargeID, conflict)
+	table, full := a.refundColumns()
+	if err := newPrinter(a, table, full).one(rf); err != nil {
+		return err
+	}
+	if rf.ChargeID == params.ChargeID && (params.FullRefund || rf.Amount == params.Amount) {
+		fmt.Fprintf(a.stderr, "justap: merchant refund id %s was already used by this refund: it was made before, not now\n", params.MerchantRefundID)
+		return nil
+	}
+	asked := "the rest"
+	if !params.FullRefund {
+		asked = "¥" + params.Amount.String()
+	}
+	return fmt.Errorf("merchant refund id %s names other money: refund %s of ¥%s of charge %s, not %s of charge %s; nothing was refunded now: %w",
+		params.MerchantRefundID, rf.ID, rf.Amount, rf.ChargeID, asked, params.ChargeID, e)
 }
 
 // newMerchantRefundID makes up a merchant refund id: the time and eight

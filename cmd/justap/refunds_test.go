@@ -1,8 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -103,13 +110,15 @@ func TestRefundsCreateOutcome(t *testing.T) {
 	ch := h.paid(t, "o1", 1000, justap.ChannelAlipayQR)
 	args := []string{"refunds", "create", "--yes", "--charge", ch.ID, "--amount", "2.50", "--merchant-refund-id", "r-1", "--description", "it's late"}
 
-	// The refund is made but its answer lost: the retry is refused as a
-	// conflict, and the tool finds the refund it made rather than report
-	// a refusal.
+	// The refund is made but its answer lost: the SDK finds it by its
+	// merchant refund id, and the tool says so and succeeds.
 	h.srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateRefund, Kind: justaptest.FaultDropResponse})
 	r := h.run(t, "", append(args, "-o", "csv")...).want(t, exitOK)
 	if !strings.Contains(r.stdout, ",r-1,2.50,") || refundedSoFar(t, h, ch.ID) != 250 {
 		t.Errorf("stdout %s; refunded %s", r.stdout, refundedSoFar(t, h, ch.ID))
+	}
+	if !strings.Contains(r.stderr, "answer to the refund was lost") || !strings.Contains(r.stderr, "found by its merchant refund id r-1") {
+		t.Errorf("stderr should say the refund was found after a lost answer:\n%s", r.stderr)
 	}
 
 	// Run again: the same refund, already made; nothing moves.
@@ -118,12 +127,32 @@ func TestRefundsCreateOutcome(t *testing.T) {
 		t.Errorf("stderr %s; refunded %s", r.stderr, refundedSoFar(t, h, ch.ID))
 	}
 
-	// The same id for another amount: refused, nothing moves.
+	// The same id for another amount: refused, nothing moves, and the
+	// refund the id names is shown.
 	other := append([]string{}, args...)
 	other[6] = "3.00"
+	r = h.run(t, "", append(other, "-o", "csv")...).want(t, exitRefused)
+	if !strings.Contains(r.stderr, "names other money: refund ") || !strings.Contains(r.stderr, "not ¥3.00") ||
+		!strings.Contains(r.stdout, ",r-1,2.50,") || refundedSoFar(t, h, ch.ID) != 250 {
+		t.Errorf("stdout %s\nstderr %s; refunded %s", r.stdout, r.stderr, refundedSoFar(t, h, ch.ID))
+	}
+
+	// The same, but every attempt fails with a 502 first, so the SDK
+	// learns of the reuse only by its lookup: still a refusal, not a
+	// failure of unknown outcome.
+	h.srv.FailNext(3, justaptest.Fault{Op: justaptest.OpCreateRefund, Kind: justaptest.FaultStatus, Status: 502})
 	r = h.run(t, "", other...).want(t, exitRefused)
-	if !strings.Contains(r.stderr, "already used for refund") || refundedSoFar(t, h, ch.ID) != 250 {
+	if !strings.Contains(r.stderr, "names other money") || refundedSoFar(t, h, ch.ID) != 250 {
 		t.Errorf("stderr %s; refunded %s", r.stderr, refundedSoFar(t, h, ch.ID))
+	}
+
+	// The id of a refund of another charge: refused, nothing moves.
+	second := h.paid(t, "o2", 1000, justap.ChannelAlipayQR)
+	onSecond := append([]string{}, args...)
+	onSecond[4] = second.ID
+	r = h.run(t, "", onSecond...).want(t, exitRefused)
+	if !strings.Contains(r.stderr, "names other money, not a refund of charge "+second.ID) || refundedSoFar(t, h, second.ID) != 0 || r.stdout != "" {
+		t.Errorf("stdout %s\nstderr %s; refunded %s", r.stdout, r.stderr, refundedSoFar(t, h, second.ID))
 	}
 
 	// No answer at all: unknown outcome, with the commands to check and to
@@ -138,6 +167,11 @@ func TestRefundsCreateOutcome(t *testing.T) {
 		if !strings.Contains(r.stderr, s) {
 			t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
 		}
+	}
+	// Running that command again makes the refund, once.
+	r = h.run(t, "", args...).want(t, exitOK)
+	if refundedSoFar(t, h, ch.ID) != 500 {
+		t.Errorf("refunded %s, want 5.00\n%s", refundedSoFar(t, h, ch.ID), r.stderr)
 	}
 }
 
@@ -164,4 +198,93 @@ func TestRefundsGetList(t *testing.T) {
 	h.run(t, "", "refunds", "get", ch.ID).want(t, exitUsage)
 	h.run(t, "", "refunds", "get", ch.ID, "re_nope").want(t, exitRefused)
 	h.run(t, "", "refunds", "list").want(t, exitUsage)
+}
+
+// withoutMerchantRefundID points the tool at a proxy of the fake that
+// drops merchant_refund_id from every answer, as Justap's gateway does:
+// its Refund object has no such field, only the metadata the SDK writes.
+func withoutMerchantRefundID(t *testing.T, h *harness) {
+	t.Helper()
+	target, err := url.Parse(h.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var strip func(v any)
+	strip = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			delete(v, "merchant_refund_id")
+			for _, e := range v {
+				strip(e)
+			}
+		case []any:
+			for _, e := range v {
+				strip(e)
+			}
+		}
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		dec := json.NewDecoder(resp.Body)
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		resp.Body.Close()
+		strip(v)
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	ps := httptest.NewServer(proxy)
+	t.Cleanup(ps.Close)
+	h.env["JUSTAP_BASE_URL"] = ps.URL
+}
+
+// TestRefundsMerchantRefundIDFromMetadata: where the gateway sends no
+// merchant_refund_id, get, list and a second create read it from the
+// metadata the SDK records it in.
+func TestRefundsMerchantRefundIDFromMetadata(t *testing.T) {
+	h := newHarness(t)
+	ch := h.paid(t, "o1", 1000, justap.ChannelAlipayQR)
+	rf := h.refund(t, ch.ID, "m1", 100)
+	withoutMerchantRefundID(t, h)
+
+	req, _ := http.NewRequest("GET", h.env["JUSTAP_BASE_URL"]+"/transaction/v1/charges/"+ch.ID+"/refunds/"+rf.ID, nil)
+	req.Header.Set("X-Justap-Api-Key", testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(string(raw), `"merchant_refund_id"`) || !strings.Contains(string(raw), `"justap_merchant_refund_id":"m1"`) {
+		t.Fatalf("the proxy should pass the metadata and drop the field: %d %s", resp.StatusCode, raw)
+	}
+	r := h.run(t, "", "refunds", "get", ch.ID, rf.ID).want(t, exitOK)
+	if !regexp.MustCompile(`(?m)^merchant_refund_id: +m1$`).MatchString(r.stdout) {
+		t.Errorf("get:\n%s", r.stdout)
+	}
+	r = h.run(t, "", "refunds", "list", ch.ID).want(t, exitOK)
+	if !regexp.MustCompile(`(?m)^` + rf.ID + ` +` + ch.ID + ` +m1 +1\.00 `).MatchString(r.stdout) {
+		t.Errorf("list:\n%s", r.stdout)
+	}
+	r = h.run(t, "", "refunds", "list", ch.ID, "-o", "csv").want(t, exitOK)
+	if !strings.Contains(r.stdout, ","+ch.ID+",o1,m1,1.00,") {
+		t.Errorf("list csv:\n%s", r.stdout)
+	}
+
+	// A second create with the same id and amount: made before, found by
+	// the metadata; nothing moves.
+	r = h.run(t, "", "refunds", "create", "--yes", "--charge", ch.ID, "--amount", "1", "--merchant-refund-id", "m1",
+		"--description", "again").want(t, exitOK)
+	if !strings.Contains(r.stderr, "already used by this refund") || refundedSoFar(t, h, ch.ID) != 100 {
+		t.Errorf("stderr %s; refunded %s", r.stderr, refundedSoFar(t, h, ch.ID))
+	}
 }
