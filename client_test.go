@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/internal/testutil"
 	"go.uber.org/goleak"
 )
 
@@ -332,7 +333,7 @@ func (f fanout) WithGroup(name string) slog.Handler {
 func TestSecretsNeverPrinted(t *testing.T) {
 	t.Parallel()
 	l := &leakCheck{t: t, key: secretKey}
-	var jsonLog, textLog syncBuffer
+	var jsonLog, textLog testutil.SyncBuffer
 	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	logger := slog.New(fanout{slog.NewJSONHandler(&jsonLog, opts), slog.NewTextHandler(&textLog, opts)})
 
@@ -590,7 +591,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 // TestNoLoggerNoLogs: without WithLogger nothing is logged, not even to
 // slog's default logger.
 func TestNoLoggerNoLogs(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer slog.SetDefault(old)
@@ -648,7 +649,7 @@ func TestKeyRedactedBeforeEveryCut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			logger := slog.New(fanout{slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 				slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
 			mux := http.NewServeMux()

@@ -296,25 +296,6 @@ func (h *recorder) records() []slog.Record {
 	return append([]slog.Record(nil), h.recs...)
 }
 
-// syncBuffer is a bytes.Buffer for log handlers written from many
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // faultChargeBody is a valid get-charge response.
 const faultChargeBody = `{"object":"Charge","data":{"charge_id":"ch_1","object":"Charge",` +
 	`"app_id":"app_test_1","merchant_trade_id":"order-1","channel":"AlipayQR","amount":0.01,` +

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/internal/testutil"
 	"github.com/justap-go/justap/justaptest"
 )
 
@@ -63,7 +64,7 @@ func (a *notifyAPI) setCharge(mtid, js string) {
 
 // newNotifyHandler returns a notification handler with Justap's 2048-bit
 // test key, reading from an httptest API, with its log.
-func newNotifyHandler(t *testing.T, fn justap.ChargeEventFunc, opts ...justap.NotificationOption) (http.Handler, *notifyAPI, *syncBuffer) {
+func newNotifyHandler(t *testing.T, fn justap.ChargeEventFunc, opts ...justap.NotificationOption) (http.Handler, *notifyAPI, *testutil.SyncBuffer) {
 	t.Helper()
 	c, mux, _ := setup(t)
 	api := &notifyAPI{t: t, charges: map[string]string{}}
@@ -94,7 +95,7 @@ func newNotifyHandler(t *testing.T, fn justap.ChargeEventFunc, opts ...justap.No
 		defer api.mu.Unlock()
 		writeJSON(w, 200, `{"object":"RefundList","data":[`+strings.Join(api.refunds, ",")+`],"has_more":false,"total":"1"}`)
 	})
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	all := append([]justap.NotificationOption{
 		justap.WithJustapPublicKey(justapPublic(t, justapKey2048)),
 		justap.WithNotificationLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),

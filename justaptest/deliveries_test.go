@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/internal/testutil"
 	"github.com/justap-go/justap/justaptest"
 )
 
@@ -745,7 +746,7 @@ func TestRunDeliveriesDeliversAsEventsHappen(t *testing.T) {
 }
 
 func TestDeliveriesAreLoggedWithoutBodies(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	f, rc := notifyFixture(t, justaptest.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	f.paidWithNotify(t, rc, "secret-order", 100)
 	f.srv.DeliverDue(context.Background())
@@ -756,24 +757,6 @@ func TestDeliveriesAreLoggedWithoutBodies(t *testing.T) {
 	if strings.Contains(out, "/notify/") || strings.Contains(out, "is_encrypted") {
 		t.Errorf("log has a URL or a body:\n%s", out)
 	}
-}
-
-// syncBuffer is a strings.Builder safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestNotificationToTheFakeItselfIsRefused: a notify_url naming the

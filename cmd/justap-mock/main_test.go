@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -13,11 +12,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/internal/testutil"
 	"github.com/justap-go/justap/justaptest"
 	"go.uber.org/goleak"
 )
@@ -26,28 +25,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestServesTheFakeUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -102,12 +83,12 @@ func TestServesTheFakeUntilCancelled(t *testing.T) {
 
 func TestBadArguments(t *testing.T) {
 	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-addr", "not an address"}} {
-		var out syncBuffer
+		var out testutil.SyncBuffer
 		if err := run(context.Background(), args, &out, nil); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
 	}
-	if err := run(context.Background(), []string{"-h"}, &syncBuffer{}, nil); !errors.Is(err, flag.ErrHelp) {
+	if err := run(context.Background(), []string{"-h"}, &testutil.SyncBuffer{}, nil); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
 	}
 }
@@ -121,7 +102,7 @@ func TestPublicKeyFlag(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-public-key", "../../testdata/test-only-rsa2048-public.pem"},
-			&syncBuffer{}, ready)
+			&testutil.SyncBuffer{}, ready)
 	}()
 	var base string
 	select {
@@ -159,7 +140,7 @@ func TestPublicKeyFlag(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
 	}
-	if err := run(context.Background(), []string{"-public-key", "../../testdata/nope.pem"}, &syncBuffer{}, nil); err == nil {
+	if err := run(context.Background(), []string{"-public-key", "../../testdata/nope.pem"}, &testutil.SyncBuffer{}, nil); err == nil {
 		t.Error("a missing key file was accepted")
 	}
 }
@@ -171,7 +152,9 @@ func startMock(t *testing.T, args ...string) (string, *http.Client) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), &syncBuffer{}, ready) }()
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), &testutil.SyncBuffer{}, ready)
+	}()
 	var base string
 	select {
 	case base = <-ready:
@@ -350,10 +333,10 @@ func TestParseSchedule(t *testing.T) {
 			t.Errorf("parseSchedule(%q) succeeded", in)
 		}
 	}
-	if err := run(context.Background(), []string{"-notify-schedule", "soon"}, &syncBuffer{}, nil); err == nil {
+	if err := run(context.Background(), []string{"-notify-schedule", "soon"}, &testutil.SyncBuffer{}, nil); err == nil {
 		t.Error("a bad -notify-schedule was accepted")
 	}
-	if err := run(context.Background(), []string{"-platform-key", "../../testdata/test-only-rsa2048-public.pem"}, &syncBuffer{}, nil); err == nil {
+	if err := run(context.Background(), []string{"-platform-key", "../../testdata/test-only-rsa2048-public.pem"}, &testutil.SyncBuffer{}, nil); err == nil {
 		t.Error("a public key was accepted as -platform-key")
 	}
 }

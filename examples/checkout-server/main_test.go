@@ -11,11 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/internal/testutil"
 	"github.com/justap-go/justap/justaptest"
 	"go.uber.org/goleak"
 )
@@ -31,7 +31,7 @@ type testShop struct {
 	fake *justaptest.Server
 	url  string
 	hc   *http.Client
-	log  *syncBuffer // the shop's log
+	log  *testutil.SyncBuffer // the shop's log
 }
 
 func newTestShop(t *testing.T, opts ...justap.Option) *testShop {
@@ -44,7 +44,7 @@ func newTestShop(t *testing.T, opts ...justap.Option) *testShop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
+	log := &testutil.SyncBuffer{}
 	shop := httptest.NewUnstartedServer(nil)
 	notifyURL := "http://" + shop.Listener.Addr().String() + "/justap/notify"
 	shop.Config.Handler = newShop(c, "order-", slog.New(slog.NewTextHandler(log, nil)),
@@ -52,24 +52,6 @@ func newTestShop(t *testing.T, opts ...justap.Option) *testShop {
 	shop.Start()
 	t.Cleanup(shop.Close)
 	return &testShop{t: t, fake: fake, url: shop.URL, hc: shop.Client(), log: log}
-}
-
-// syncBuffer is a bytes.Buffer safe for the shop's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // call sends a request to the shop and decodes its JSON answer.
@@ -325,7 +307,7 @@ func TestUnknownRefundIsRetriedWithItsID(t *testing.T) {
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
