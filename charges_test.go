@@ -65,7 +65,11 @@ func TestGetByMerchantTradeIDReachesOldCharges(t *testing.T) {
 			t.Errorf("unknown id: err matches %v too", s)
 		}
 	}
-	t.Log(err)
+	// The list answered 200, but the text must not say "200 OK" to a person.
+	const wantText = `justap: GET /transaction/v1/charges: no charge has merchant_trade_id "order-none" — check the id and the app_id`
+	if err.Error() != wantText {
+		t.Errorf("unknown id: err = %q, want %q", err, wantText)
+	}
 }
 
 // TestGetByMerchantTradeIDQuery checks the request: the list filter with an

@@ -121,15 +121,18 @@ func (e *Error) Error() string {
 	b.WriteString(e.Method)
 	b.WriteByte(' ')
 	b.WriteString(e.Path)
-	b.WriteString(": ")
-	if e.StatusCode != 0 {
+	switch {
+	case e.class == ErrNotFound && e.StatusCode/100 == 2:
+		// A lookup that found nothing: the 2xx of its list is no news.
+	case e.StatusCode != 0:
+		b.WriteString(": ")
 		b.WriteString(strconv.Itoa(e.StatusCode))
 		if t := http.StatusText(e.StatusCode); t != "" {
 			b.WriteByte(' ')
 			b.WriteString(t)
 		}
-	} else {
-		b.WriteString("no response")
+	default:
+		b.WriteString(": no response")
 	}
 	if e.Code != 0 {
 		b.WriteString(" (code ")

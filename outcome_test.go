@@ -380,6 +380,9 @@ func TestGetByMerchantRefundID(t *testing.T) {
 	if e := errorOf(t, err); !errors.Is(err, justap.ErrNotFound) || errors.Is(err, justap.ErrNoResponse) {
 		t.Errorf("err = %v (%+v), want ErrNotFound only", err, e)
 	}
+	if want := "/refunds: no refund of charge " + ch.ID + ` has merchant_refund_id "refund-none" — `; !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %q, want it to contain %q (no HTTP status)", err, want)
+	}
 	for _, args := range [][2]string{{"", "r"}, {"ch_1", ""}, {"..", "r"}} {
 		_, err := c.Refunds.GetByMerchantRefundID(ctx, args[0], args[1])
 		var v *justap.ValidationError
