@@ -170,7 +170,12 @@ func nearestUnit(s string, scale int) (int64, error) {
 	if !q.IsUint64() {
 		return 0, errAmountRange
 	}
-	u := q.Uint64()
+	return signedUnits(neg, q.Uint64())
+}
+
+// signedUnits is the int64 of u units, negated when neg, or errAmountRange
+// when it does not fit.
+func signedUnits(neg bool, u uint64) (int64, error) {
 	if neg {
 		if u > 1<<63 {
 			return 0, errAmountRange
@@ -320,16 +325,7 @@ func parseDecimal(s string, scale int) (int64, error) {
 		}
 		mant *= 10
 	}
-	if neg {
-		if mant > 1<<63 {
-			return 0, errAmountRange
-		}
-		return -int64(mant-1) - 1, nil
-	}
-	if mant > math.MaxInt64 {
-		return 0, errAmountRange
-	}
-	return int64(mant), nil
+	return signedUnits(neg, mant)
 }
 
 // pushDigit appends one decimal digit to the mantissa. Digits after the
