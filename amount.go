@@ -119,11 +119,11 @@ const (
 // value that is within float32 rounding of a whole unit of 10^-scale and
 // returns that unit. It works on the digits with math/big, exactly.
 func nearestUnit(s string, scale int) (int64, error) {
-	neg, digits, exp, ok := splitDecimal(s)
+	neg, intPart, frac, exp, ok := splitDecimal(s)
 	if !ok {
 		return 0, errNotDecimal
 	}
-	digits = strings.TrimLeft(digits, "0")
+	digits := strings.TrimLeft(intPart+frac, "0")
 	if digits == "" {
 		return 0, nil
 	}
@@ -189,9 +189,9 @@ func signedUnits(neg bool, u uint64) (int64, error) {
 }
 
 // splitDecimal splits a decimal number ("-1.25e3") into its sign, its
-// digits without the point ("125") and the power of ten of the last digit
-// (1). The exponent is clamped to ±100000, far beyond any amount.
-func splitDecimal(s string) (neg bool, digits string, exp int, ok bool) {
+// digits before and after the point ("1", "25") and the power of ten of the
+// last digit (1). The exponent is clamped to ±100000, far beyond any amount.
+func splitDecimal(s string) (neg bool, intPart, frac string, exp int, ok bool) {
 	i := 0
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		neg = s[i] == '-'
@@ -201,8 +201,7 @@ func splitDecimal(s string) (neg bool, digits string, exp int, ok bool) {
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}
-	intPart := s[start:i]
-	frac := ""
+	intPart = s[start:i]
 	if i < len(s) && s[i] == '.' {
 		i++
 		fs := i
@@ -212,7 +211,7 @@ func splitDecimal(s string) (neg bool, digits string, exp int, ok bool) {
 		frac = s[fs:i]
 	}
 	if intPart == "" && frac == "" {
-		return false, "", 0, false
+		return false, "", "", 0, false
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
@@ -228,16 +227,16 @@ func splitDecimal(s string) (neg bool, digits string, exp int, ok bool) {
 			}
 		}
 		if i == es {
-			return false, "", 0, false
+			return false, "", "", 0, false
 		}
 		if eneg {
 			exp = -exp
 		}
 	}
 	if i != len(s) {
-		return false, "", 0, false
+		return false, "", "", 0, false
 	}
-	return neg, intPart + frac, exp - len(frac), true
+	return neg, intPart, frac, exp - len(frac), true
 }
 
 var (
@@ -251,55 +250,25 @@ var (
 // exponent ("-12.30", "1e2", "131072.01") and returns it multiplied by
 // 10^scale as an exact int64, without floating point.
 func parseDecimal(s string, scale int) (int64, error) {
-	i := 0
-	neg := false
-	if i < len(s) && (s[i] == '-' || s[i] == '+') {
-		neg = s[i] == '-'
-		i++
+	neg, intPart, frac, exp10, ok := splitDecimal(s)
+	if !ok {
+		return 0, errNotDecimal
 	}
-	// Collect the significant digits; exp10 is the power of ten of the last one.
+	// Collect the significant digits; exp10 is the power of ten of the last
+	// one. A digit that does not fit in mant is dropped and raises exp10: it
+	// must be zero to stay exact.
 	var mant uint64
-	exp10 := 0
-	digits := 0
-	overflowDigits := false // a non-zero digit that does not fit in mant
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		mant, exp10, overflowDigits = pushDigit(mant, exp10, overflowDigits, s[i], false)
-		digits++
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			mant, exp10, overflowDigits = pushDigit(mant, exp10, overflowDigits, s[i], true)
-			digits++
-		}
-	}
-	if digits == 0 {
-		return 0, errNotDecimal
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		eneg := false
-		if i < len(s) && (s[i] == '-' || s[i] == '+') {
-			eneg = s[i] == '-'
-			i++
-		}
-		e, edigits := 0, 0
-		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			if e < 10000 {
-				e = e*10 + int(s[i]-'0')
+	overflowDigits := false
+	for _, digits := range [2]string{intPart, frac} {
+		for i := 0; i < len(digits); i++ {
+			v := uint64(digits[i] - '0')
+			if mant > (math.MaxUint64-v)/10 {
+				exp10++
+				overflowDigits = overflowDigits || v != 0
+				continue
 			}
-			edigits++
+			mant = mant*10 + v
 		}
-		if edigits == 0 {
-			return 0, errNotDecimal
-		}
-		if eneg {
-			e = -e
-		}
-		exp10 += e
-	}
-	if i != len(s) {
-		return 0, errNotDecimal
 	}
 	if overflowDigits {
 		return 0, errAmountRange
@@ -326,25 +295,6 @@ func parseDecimal(s string, scale int) (int64, error) {
 		mant *= 10
 	}
 	return signedUnits(neg, mant)
-}
-
-// pushDigit appends one decimal digit to the mantissa. Digits after the
-// decimal point lower the exponent. Digits that no longer fit are kept as a
-// power of ten when they are zeros and flagged otherwise.
-func pushDigit(mant uint64, exp10 int, overflow bool, d byte, fraction bool) (uint64, int, bool) {
-	v := uint64(d - '0')
-	if mant > (math.MaxUint64-v)/10 {
-		// No room: an integer digit scales the value up, a fraction digit
-		// is dropped; either way it must be zero to stay exact.
-		if !fraction {
-			exp10++
-		}
-		return mant, exp10, overflow || v != 0
-	}
-	if fraction {
-		exp10--
-	}
-	return mant*10 + v, exp10, overflow
 }
 
 // truncate returns at most n bytes of b as a string, for error messages.
