@@ -245,14 +245,7 @@ func TestRedeliveryOnTheFakesClock(t *testing.T) {
 	f.paidWithNotify(t, rc, "order-1", 100)
 	ctx := context.Background()
 
-	for {
-		f.srv.DeliverDue(ctx)
-		next, ok := f.srv.NextDeliveryAt()
-		if !ok {
-			break
-		}
-		f.clock.Set(next)
-	}
+	f.deliverRounds(ctx, 50)
 	d := f.srv.Deliveries()[0]
 	wantAt := []time.Duration{0, 15 * time.Second, 75 * time.Second, 195 * time.Second}
 	if len(d.Attempts) != len(wantAt) || d.State != justaptest.DeliveryDelivered {
@@ -277,12 +270,7 @@ func TestRedeliveryGivesUpAfterTenAttempts(t *testing.T) {
 	rc.failNext(1000)
 	f.paidWithNotify(t, rc, "order-1", 100)
 	ctx := context.Background()
-	for range 50 { // far more rounds than attempts
-		f.srv.DeliverDue(ctx)
-		if next, ok := f.srv.NextDeliveryAt(); ok {
-			f.clock.Set(next)
-		}
-	}
+	f.deliverRounds(ctx, 50) // far more rounds than attempts
 	d := f.srv.Deliveries()[0]
 	if len(d.Attempts) != 10 || d.State != justaptest.DeliveryFailed {
 		t.Fatalf("%d attempts, state %s; want 10, failed", len(d.Attempts), d.State)
@@ -308,12 +296,7 @@ func TestDeliveryScheduleOption(t *testing.T) {
 	f, rc := notifyFixture(t, justaptest.WithDeliverySchedule(time.Second, time.Hour))
 	rc.failNext(1000)
 	f.paidWithNotify(t, rc, "order-1", 100)
-	for range 5 {
-		f.srv.DeliverDue(context.Background())
-		if next, ok := f.srv.NextDeliveryAt(); ok {
-			f.clock.Set(next)
-		}
-	}
+	f.deliverRounds(context.Background(), 5)
 	d := f.srv.Deliveries()[0]
 	if len(d.Attempts) != 3 || d.State != justaptest.DeliveryFailed ||
 		!d.Attempts[1].At.Equal(t0.Add(time.Second)) || !d.Attempts[2].At.Equal(t0.Add(time.Second+time.Hour)) {
@@ -561,12 +544,7 @@ func TestResend(t *testing.T) {
 	rc.failNext(1000)
 	f.srv.Reset()
 	f.paidWithNotify(t, rc, "order-2", 100)
-	for range 20 {
-		f.srv.DeliverDue(ctx)
-		if next, ok := f.srv.NextDeliveryAt(); ok {
-			f.clock.Set(next)
-		}
-	}
+	f.deliverRounds(ctx, 20)
 	rc.failNext(0)
 	id = f.srv.Deliveries()[0].ID
 	if d, _ := f.srv.Delivery(id); d.State != justaptest.DeliveryFailed {

@@ -67,6 +67,19 @@ func newFixture(t *testing.T, opts ...justaptest.Option) *fixture {
 	return &fixture{srv: srv, c: newClient(t, srv), clock: clk}
 }
 
+// deliverRounds runs up to n rounds of DeliverDue, each moving the fake's
+// clock to the next attempt due, and stops once none is left.
+func (f *fixture) deliverRounds(ctx context.Context, n int) {
+	for range n {
+		f.srv.DeliverDue(ctx)
+		next, ok := f.srv.NextDeliveryAt()
+		if !ok {
+			return
+		}
+		f.clock.Set(next)
+	}
+}
+
 // newClient returns a client for srv, without retries unless opts say so.
 func newClient(t *testing.T, srv *justaptest.Server, opts ...justap.Option) *justap.Client {
 	t.Helper()

@@ -252,14 +252,7 @@ func TestSDKHandlerRedelivery(t *testing.T) {
 	ch := f.create(t, withNotify(params("order-1", 100), m.URL))
 	f.srv.Pay(ch.ID)
 	ctx := context.Background()
-	for {
-		f.srv.DeliverDue(ctx)
-		next, ok := f.srv.NextDeliveryAt()
-		if !ok {
-			break
-		}
-		f.clock.Set(next)
-	}
+	f.deliverRounds(ctx, 50)
 	d := f.srv.Deliveries()[0]
 	if len(d.Attempts) != 4 || d.State != justaptest.DeliveryDelivered || len(m.got()) != 1 {
 		t.Fatalf("%d attempts (%s), %d events; want 4, delivered, 1", len(d.Attempts), d.State, len(m.got()))
