@@ -211,18 +211,7 @@ func (h *Handler) PendingFaults() int {
 // takeFault consumes the first pending fault that selects the request, if
 // any. h.mu is held.
 func (h *Handler) takeFault(method, path string, op Op) *Fault {
-	for i, r := range h.faults {
-		if !r.f.matches(method, path, op) {
-			continue
-		}
-		f := r.f
-		r.left--
-		if r.left == 0 {
-			h.faults = append(h.faults[:i:i], h.faults[i+1:]...)
-		}
-		return &f
-	}
-	return nil
+	return h.take(func(f *Fault) bool { return f.matches(method, path, op) })
 }
 
 // takeDeliveryFault consumes the first pending delivery fault that
@@ -232,17 +221,24 @@ func (h *Handler) takeDeliveryFault(d *delivery) *Fault {
 	if u, err := url.Parse(d.d.URL); err == nil {
 		path = u.Path
 	}
+	return h.take(func(f *Fault) bool {
+		return f.Kind.delivery() && (f.Event == "" || f.Event == d.d.Event) && (f.Path == "" || f.Path == path)
+	})
+}
+
+// take consumes the first pending fault that match selects, if any, and
+// returns a copy of it. h.mu is held.
+func (h *Handler) take(match func(*Fault) bool) *Fault {
 	for i, r := range h.faults {
-		f := &r.f
-		if !f.Kind.delivery() || (f.Event != "" && f.Event != d.d.Event) || (f.Path != "" && f.Path != path) {
+		if !match(&r.f) {
 			continue
 		}
-		out := r.f
+		f := r.f
 		r.left--
 		if r.left == 0 {
 			h.faults = append(h.faults[:i:i], h.faults[i+1:]...)
 		}
-		return &out
+		return &f
 	}
 	return nil
 }
