@@ -202,14 +202,7 @@ func (w *chargeWire) charge() *Charge {
 		ExpiresAt:       w.TimeExpire.t,
 		ExpiredAt:       w.ExpiredTS.t,
 	}
-	if w.Refunds != nil {
-		c.Refunds = make([]*Refund, len(w.Refunds))
-		for i, r := range w.Refunds {
-			if r != nil {
-				c.Refunds[i] = r.refund()
-			}
-		}
-	}
+	c.Refunds = convertAll(w.Refunds, (*refundWire).refund)
 	return c
 }
 
@@ -260,14 +253,7 @@ func (c *Charge) wire() (*chargeWire, error) {
 		TimeExpire:      wireTime{c.ExpiresAt, rfc3339},
 		ExpiredTS:       wireTime{c.ExpiredAt, unixText},
 	}
-	if c.Refunds != nil {
-		w.Refunds = make([]*refundWire, len(c.Refunds))
-		for i, r := range c.Refunds {
-			if r != nil {
-				w.Refunds[i] = r.wire()
-			}
-		}
-	}
+	w.Refunds = convertAll(c.Refunds, (*Refund).wire)
 	return w, nil
 }
 
@@ -449,16 +435,7 @@ type chargeListWire struct {
 // list converts the wire form. A null charge stays a nil pointer, for the
 // response checks to refuse.
 func (w *chargeListWire) list() *ChargeList {
-	l := &ChargeList{Object: w.Object, HasMore: w.HasMore}
-	if w.Data != nil {
-		l.Data = make([]*Charge, len(w.Data))
-		for i, c := range w.Data {
-			if c != nil {
-				l.Data[i] = c.charge()
-			}
-		}
-	}
-	return l
+	return &ChargeList{Object: w.Object, Data: convertAll(w.Data, (*chargeWire).charge), HasMore: w.HasMore}
 }
 
 // UnmarshalJSON decodes a page of charges in Justap's wire format.
@@ -512,16 +489,7 @@ type refundListWire struct {
 // list converts the wire form. A null refund stays a nil pointer, for the
 // response checks to refuse.
 func (w *refundListWire) list() *RefundList {
-	l := &RefundList{Object: w.Object, HasMore: w.HasMore, Total: int64(w.Total)}
-	if w.Data != nil {
-		l.Data = make([]*Refund, len(w.Data))
-		for i, r := range w.Data {
-			if r != nil {
-				l.Data[i] = r.refund()
-			}
-		}
-	}
-	return l
+	return &RefundList{Object: w.Object, Data: convertAll(w.Data, (*refundWire).refund), HasMore: w.HasMore, Total: int64(w.Total)}
 }
 
 // UnmarshalJSON decodes a page of refunds; "total" may be a number or a
@@ -540,16 +508,8 @@ func (l *RefundList) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON encodes a page of refunds in Justap's wire format.
 func (l RefundList) MarshalJSON() ([]byte, error) {
-	w := refundListWire{Object: l.Object, HasMore: l.HasMore, Total: wireInt64(l.Total)}
-	if l.Data != nil {
-		w.Data = make([]*refundWire, len(l.Data))
-		for i, r := range l.Data {
-			if r != nil {
-				w.Data[i] = r.wire()
-			}
-		}
-	}
-	return json.Marshal(w)
+	return json.Marshal(refundListWire{Object: l.Object, Data: convertAll(l.Data, (*Refund).wire), HasMore: l.HasMore,
+		Total: wireInt64(l.Total)})
 }
 
 // The leaves: the only wire types with JSON methods of their own.
@@ -1038,4 +998,19 @@ func mergeObjects(base, over json.RawMessage) json.RawMessage {
 		return over
 	}
 	return m
+}
+
+// convertAll converts each element of in with f. A nil element stays nil,
+// for the response checks to refuse, and a nil slice stays nil.
+func convertAll[A, B any](in []*A, f func(*A) *B) []*B {
+	if in == nil {
+		return nil
+	}
+	out := make([]*B, len(in))
+	for i, a := range in {
+		if a != nil {
+			out[i] = f(a)
+		}
+	}
+	return out
 }
