@@ -199,7 +199,6 @@ type delivery struct {
 	n        int  // scheduled attempts made
 	inFlight bool // claimed by a DeliverDue
 	held     bool
-	release  bool // released by a later delivery: post it after that one
 }
 
 // notifier is the fake's notification state. Every access holds

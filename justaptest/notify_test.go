@@ -31,6 +31,7 @@ func testKey(t testing.TB) *rsa.PrivateKey {
 	blk, _ := pem.Decode(b)
 	if blk == nil {
 		t.Fatal("testdata: no PEM block")
+		return nil
 	}
 	k, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
 	if err != nil {
