@@ -455,12 +455,5 @@ func (s *ChargesService) byMerchantTradeID(ctx context.Context, cfg *config, app
 			return ch, nil
 		}
 	}
-	return nil, &Error{
-		Method:     http.MethodGet,
-		Path:       "/transaction/v1/charges",
-		StatusCode: http.StatusOK,
-		Message:    "no charge has merchant_trade_id " + strconv.Quote(merchantTradeID),
-		Attempts:   1,
-		class:      ErrNotFound,
-	}
+	return nil, lookupNotFound("/transaction/v1/charges", "no charge has merchant_trade_id "+strconv.Quote(merchantTradeID))
 }

@@ -111,6 +111,13 @@ type Error struct {
 	reused bool
 }
 
+// lookupNotFound is the error of a lookup by merchant id whose list, read
+// at path, has no object with that id. The list answered 200, which Error
+// leaves out: it is no news to a person.
+func lookupNotFound(path, message string) *Error {
+	return &Error{Method: http.MethodGet, Path: path, StatusCode: http.StatusOK, Message: message, Attempts: 1, class: ErrNotFound}
+}
+
 // maxErrorBody bounds the bytes of a response body kept in an Error.
 const maxErrorBody = 4 << 10
 
@@ -123,7 +130,7 @@ func (e *Error) Error() string {
 	b.WriteString(e.Path)
 	switch {
 	case e.class == ErrNotFound && e.StatusCode/100 == 2:
-		// A lookup that found nothing: the 2xx of its list is no news.
+		// A lookup that found nothing (lookupNotFound).
 	case e.StatusCode != 0:
 		b.WriteString(": ")
 		b.WriteString(strconv.Itoa(e.StatusCode))

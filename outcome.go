@@ -105,14 +105,7 @@ func (s *RefundsService) byMerchantRefundID(ctx context.Context, cfg *config, ap
 			return r, nil
 		}
 	}
-	return nil, &Error{
-		Method:     http.MethodGet,
-		Path:       w.path,
-		StatusCode: http.StatusOK,
-		Message:    "no refund of charge " + chargeID + " has merchant_refund_id " + strconv.Quote(merchantRefundID),
-		Attempts:   1,
-		class:      ErrNotFound,
-	}
+	return nil, lookupNotFound(w.path, "no refund of charge "+chargeID+" has merchant_refund_id "+strconv.Quote(merchantRefundID))
 }
 
 // recovery describes how to settle a failed create of a T.
