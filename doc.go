@@ -87,8 +87,9 @@
 //		// Outcome unknown: the charge may exist. Retry later with the same
 //		// MerchantTradeID, or look it up with GetByMerchantTradeID.
 //	default:
-//		// Refused: nothing moved. e says why; e.Retryable() says whether
-//		// trying again later may pass.
+//		// Refused: nothing moved. A *ValidationError was never sent;
+//		// otherwise e says why, and e.Retryable() whether trying again
+//		// later may pass.
 //	}
 //
 // Once an attempt of a create may have been processed without its answer
