@@ -203,19 +203,22 @@ func (s *ChargesService) Create(ctx context.Context, params *ChargeCreateParams,
 	if err != nil {
 		return nil, err
 	}
+	began := cfg.began()
 	ch, err := getObject(ctx, s.client, cfg, request{
-		method: http.MethodPost, path: "transaction/v1/charges", body: body,
+		method: http.MethodPost, path: "transaction/v1/charges", body: body, began: began,
 	}, (*chargeWire).charge)
 	if err == nil {
 		return ch, nil
 	}
 	return settle(ctx, s.client, cfg, err, recovery[Charge]{
 		kind: "charge", idField: "merchant_trade_id", id: body.MerchantTradeID,
+		began: began, continued: !cfg.continuesFrom.IsZero(),
 		find: func(ctx context.Context) (*Charge, error) {
 			return s.byMerchantTradeID(ctx, cfg, body.AppID, body.MerchantTradeID)
 		},
-		differs:  body.differs,
+		differs:  func(_ context.Context, ch *Charge) (string, error) { return body.differs(ch), nil },
 		objectID: func(ch *Charge) string { return ch.ID },
+		created:  func(ch *Charge) time.Time { return ch.CreatedAt },
 		attach:   func(e *Error, ch *Charge) { e.Charge = ch },
 		mark:     func(ch *Charge) { ch.Recovered = true },
 	})

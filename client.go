@@ -91,6 +91,9 @@ type config struct {
 	requestTimeout   time.Duration
 	maxResponseBytes int64
 	noRecovery       bool // WithRecovery(false)
+	// continuesFrom is the start of the call this one continues
+	// (ContinuesFrom), or zero.
+	continuesFrom time.Time
 	// sign adds signature headers to an attempt, over the exact body bytes.
 	sign func(h http.Header, body []byte) error
 }
@@ -317,6 +320,10 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	if !c.cfg.continuesFrom.IsZero() {
+		return nil, errors.New("justap: NewClient: ContinuesFrom is an option of one call (a create that continues " +
+			"an earlier one), not of a client")
+	}
 	c.common.client = c
 	c.Charges = (*ChargesService)(&c.common)
 	c.Refunds = (*RefundsService)(&c.common)
@@ -371,6 +378,18 @@ type request struct {
 	path   string     // below the base URL, escaped, without a leading "/"
 	query  url.Values // nil for none
 	body   any        // marshalled as JSON; nil for no body
+	// began is when the call began, for Error.Began; zero means now, or
+	// the time of ContinuesFrom.
+	began time.Time
+}
+
+// began returns when a call with this config begins, if it begins now:
+// the time of ContinuesFrom when the call continues an earlier one.
+func (cfg *config) began() time.Time {
+	if !cfg.continuesFrom.IsZero() {
+		return cfg.continuesFrom
+	}
+	return time.Now()
 }
 
 // envelope is the wrapper of a single-object response: {"object", "data"}.
@@ -459,6 +478,10 @@ func (c *Client) do(ctx context.Context, cfg *config, r request, out any) error 
 	if hc == nil {
 		hc = defaultHTTPClient()
 	}
+	began := r.began
+	if began.IsZero() {
+		began = cfg.began()
+	}
 
 	// reached is set once an attempt may have been processed without its
 	// answer saying how: the call's outcome is unknown from then on, unless
@@ -475,7 +498,7 @@ func (c *Client) do(ctx context.Context, cfg *config, r request, out any) error 
 		}
 		reached = reached || (res.reached && r.method != http.MethodGet) // a GET changes nothing
 		e := res.err
-		e.Method, e.Path, e.Attempts, e.unknown = r.method, "/"+r.path, attempt, reached
+		e.Method, e.Path, e.Attempts, e.unknown, e.Began = r.method, "/"+r.path, attempt, reached, began
 		if attempt > cfg.maxRetries || !res.retry || ctx.Err() != nil {
 			return withCause(e, ctx.Err())
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -40,9 +41,13 @@ var (
 	ErrNoResponse = errors.New("justap: no response")
 	// ErrReusedID: a create was refused because its MerchantTradeID or
 	// MerchantRefundID already names a charge or refund that this call did
-	// not create; nothing was created. The Error's Charge or Refund field
-	// holds that object when it could be read. Such an error matches
-	// ErrConflict too.
+	// not create; this call moved no money. The Error's Charge or Refund
+	// field holds that object when it could be read, and
+	// [Error.SameMoney] tells the two cases apart: the object is the money
+	// asked for, created before this call began (a create that continues
+	// an earlier call passes [ContinuesFrom]), or it is other money (the
+	// id was used for something else). Such an error matches ErrConflict
+	// too.
 	ErrReusedID = errors.New("justap: merchant id already used")
 	// ErrMalformedResponse: a response arrived but could not be read as the
 	// API's JSON (a truncated body, the wrong shape, a body over the size
@@ -79,6 +84,11 @@ type Error struct {
 	RequestID string
 	// Attempts is how many times the request was sent.
 	Attempts int
+	// Began is when the call began: the time of [ContinuesFrom] when the
+	// call continued an earlier one, else the time it was made. A job that
+	// retries a create after an unknown outcome passes
+	// ContinuesFrom(e.Began), and needs nothing else to be recognised.
+	Began time.Time
 	// Body is the start of the response body (at most 4 KiB), as
 	// received but for the API key, replaced by "[redacted]" wherever the
 	// server echoed it.
@@ -109,7 +119,26 @@ type Error struct {
 	// reused is set when a create's merchant id names an object this call
 	// did not create (ErrReusedID).
 	reused bool
+	// sameMoney is set on a reused error whose object is the money asked
+	// for (Error.SameMoney).
+	sameMoney bool
 }
+
+// SameMoney reports, for an error matching [ErrReusedID], whether the
+// object the merchant id names (the Error's Charge or Refund) is the money
+// this create asked for: the same app, amount, channel and currency of a
+// charge, the same charge and amount of a refund (for a full refund, the
+// whole rest of the charge). Such an object was created before this call
+// began (see Began), so this call did not create it: if this create
+// continues an earlier one, as a retry after an unknown outcome does, pass
+// [ContinuesFrom] with the time that call began, and the create ends in
+// the object. Never answer it with a new merchant id: that would move the
+// money a second time.
+//
+// False for other money (the id names a charge or refund for something
+// else: do not retry with this id; the Error's message says what differs),
+// and for every error that does not match ErrReusedID.
+func (e *Error) SameMoney() bool { return e.reused && e.sameMoney }
 
 // lookupNotFound is the error of a lookup by merchant id whose list, read
 // at path, has no object with that id. The list answered 200, which Error
@@ -179,9 +208,13 @@ func (e *Error) Error() string {
 // hint says what the caller can do about the failure.
 func (e *Error) hint() string {
 	switch {
+	case e.reused && e.sameMoney:
+		return "the object this merchant id names is the money asked for, made by an earlier call; " +
+			"if this create continues that call, retry it with justap.ContinuesFrom(the time that call began, " +
+			"the Began of its error); asking again under another id would move the money twice"
 	case e.reused:
-		return "the merchant id was used before, for the charge or refund in the Error's Charge or Refund field " +
-			"when it could be read; this call created nothing: use a new merchant id for new money"
+		return "the merchant id was used before, for other money; this call moved no money: " +
+			"do not retry with this id (money asked for under a new id is new money)"
 	case e.unknown:
 		return "an attempt may have been processed, so the outcome is unknown; retrying later with the same " +
 			"merchant id is safe (a create resent with it cannot charge or refund twice)"

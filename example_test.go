@@ -19,9 +19,11 @@ import (
 // exampleClient starts a fake gateway on a fixed clock and returns a client
 // for it, and a function that stops it. In real code, the client is made
 // once with the live key and base URL.
-func exampleClient() (*justap.Client, *justaptest.Server) {
+// exampleClient starts a fake whose clock stands still at 2026-01-02
+// 10:00 UTC (opts may give it another), and a client of it.
+func exampleClient(opts ...justaptest.Option) (*justap.Client, *justaptest.Server) {
 	now := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
-	srv, err := justaptest.StartServer(justaptest.WithClock(func() time.Time { return now }))
+	srv, err := justaptest.StartServer(append([]justaptest.Option{justaptest.WithClock(func() time.Time { return now })}, opts...)...)
 	if err != nil {
 		panic(err)
 	}
@@ -304,7 +306,9 @@ func ExampleParseAmount() {
 // refused as a duplicate, and Create finds the charge by its
 // MerchantTradeID.
 func ExampleError_OutcomeUnknown() {
-	c, srv := exampleClient()
+	// The fake's clock is the real one: a charge found after a lost answer
+	// is this call's only if it was created after the call began.
+	c, srv := exampleClient(justaptest.WithClock(time.Now))
 	defer srv.Close()
 	srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateCharge, Kind: justaptest.FaultDropResponse})
 

@@ -348,16 +348,7 @@ func waitDone(r *http.Request) { <-r.Context().Done() }
 func fakeClient(t *testing.T, opts ...justap.Option) (*justap.Client, *justaptest.Server) {
 	t.Helper()
 	srv := justaptest.NewServer(t)
-	c, err := justap.NewClient(srv.APIKey(), append([]justap.Option{
-		justap.WithBaseURL(srv.URL),
-		justap.WithAppID(srv.AppID()),
-		justap.WithHTTPClient(srv.Client()),
-		justap.WithRetryBackoff(time.Millisecond, 2*time.Millisecond),
-	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, srv
+	return fakeClientOf(t, srv, opts...), srv
 }
 
 // chargeParams returns valid params to create a charge of amount under
@@ -417,4 +408,49 @@ func errorOf(t *testing.T, err error) *justap.Error {
 		t.Fatalf("err = %T %v, want a *justap.Error", err, err)
 	}
 	return e
+}
+
+// fakeClock is a settable clock for justaptest.WithClock. It starts at the
+// real time, so that the fake stamps objects inside a create's window.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t.
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+// clockedFake is fakeClient on a fake whose clock the test moves.
+func clockedFake(t *testing.T, opts ...justap.Option) (*justap.Client, *justaptest.Server, *fakeClock) {
+	t.Helper()
+	clk := newFakeClock()
+	srv := justaptest.NewServer(t, justaptest.WithClock(clk.Now))
+	return fakeClientOf(t, srv, opts...), srv, clk
+}
+
+// fakeClientOf returns a client of srv with a fast backoff.
+func fakeClientOf(t *testing.T, srv *justaptest.Server, opts ...justap.Option) *justap.Client {
+	t.Helper()
+	c, err := justap.NewClient(srv.APIKey(), append([]justap.Option{
+		justap.WithBaseURL(srv.URL),
+		justap.WithAppID(srv.AppID()),
+		justap.WithHTTPClient(srv.Client()),
+		justap.WithRetryBackoff(time.Millisecond, 2*time.Millisecond),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

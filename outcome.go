@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // WithRecovery turns the recovery of creates on (the default) or off.
@@ -75,18 +76,22 @@ func (s *RefundsService) GetByMerchantRefundID(ctx context.Context, chargeID, me
 	if err != nil {
 		return nil, err
 	}
-	return s.byMerchantRefundID(ctx, cfg, "", chargeID, merchantRefundID)
+	r, _, err := s.byMerchantRefundID(ctx, cfg, "", chargeID, merchantRefundID)
+	return r, err
 }
 
 // byMerchantRefundID walks a charge's refunds for the one with the
-// merchant refund id, in appID or else the call's app.
-func (s *RefundsService) byMerchantRefundID(ctx context.Context, cfg *config, appID, chargeID, merchantRefundID string) (*Refund, error) {
+// merchant refund id, in appID or else the call's app. It also returns
+// the sum of the refunds listed after it (older: the list is newest
+// first) that did not fail.
+func (s *RefundsService) byMerchantRefundID(ctx context.Context, cfg *config, appID, chargeID, merchantRefundID string) (*Refund, Amount, error) {
 	p := RefundListParams{AppID: appID, Limit: 100}
 	w := walker[Refund]{
-		kind:  "refund",
-		path:  "/" + refundsPath(chargeID),
-		field: "RefundListParams.",
-		id:    func(r *Refund) string { return r.ID },
+		kind:    "refund",
+		path:    "/" + refundsPath(chargeID),
+		field:   "RefundListParams.",
+		id:      func(r *Refund) string { return r.ID },
+		created: func(r *Refund) time.Time { return r.CreatedAt },
 		page: func(ctx context.Context, startingAfter, endingBefore string) ([]*Refund, bool, error) {
 			q := p
 			q.StartingAfter, q.EndingBefore = startingAfter, endingBefore
@@ -97,15 +102,58 @@ func (s *RefundsService) byMerchantRefundID(ctx context.Context, cfg *config, ap
 			return l.Data, l.HasMore, nil
 		},
 	}
+	var found *Refund
+	var older Amount
 	for r, err := range walk(ctx, w) {
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		if r.hasMerchantRefundID(merchantRefundID) {
-			return r, nil
+		switch {
+		case found == nil && r.hasMerchantRefundID(merchantRefundID):
+			found = r
+		case found != nil && !r.failed():
+			older += r.Amount
 		}
 	}
-	return nil, lookupNotFound(w.path, "no refund of charge "+chargeID+" has merchant_refund_id "+strconv.Quote(merchantRefundID))
+	if found == nil {
+		return nil, 0, lookupNotFound(w.path, "no refund of charge "+chargeID+" has merchant_refund_id "+strconv.Quote(merchantRefundID))
+	}
+	return found, older, nil
+}
+
+// ClockSkewAllowance is how far behind this machine's clock the gateway's
+// may be. A create's recovery takes an object for this call's only if the
+// gateway stamped it no earlier than the call began, less this allowance
+// (see Outcomes in the package docs).
+const ClockSkewAllowance = 5 * time.Minute
+
+// ContinuesFrom says that this create continues a call of the same create
+// (the same params, the same merchant id) that began at began: a retry
+// after an unknown outcome, from a job that stored the params and the
+// time of the first attempt (or [Error.Began]) beside them, perhaps
+// across restarts. It is an option of one call of ChargesService.Create
+// or RefundsService.Create; other calls only report it as their Began.
+//
+// With it, the object the merchant id names is this call's when it is
+// what was asked and was created no earlier than began, less
+// [ClockSkewAllowance]: the create then ends in that object with
+// Recovered set, whether the gateway refused the first attempt as a
+// duplicate or an answer was lost. A full refund continued this way is
+// matched against the refund of the whole rest of the charge. Without it,
+// an object created before the call began is never this call's.
+//
+// began must not be zero nor later than now plus ClockSkewAllowance.
+func ContinuesFrom(began time.Time) Option {
+	return func(c *config) error {
+		switch {
+		case began.IsZero():
+			return invalid("ContinuesFrom", "is the zero time; pass the time the continued call began (Error.Began)")
+		case began.After(time.Now().Add(ClockSkewAllowance)):
+			return invalid("ContinuesFrom", began.Format(time.RFC3339)+" is in the future; pass the time the continued call began")
+		}
+		c.continuesFrom = began
+		return nil
+	}
 }
 
 // recovery describes how to settle a failed create of a T.
@@ -113,65 +161,146 @@ type recovery[T any] struct {
 	kind    string // "charge" or "refund"
 	idField string // "merchant_trade_id" or "merchant_refund_id"
 	id      string // the merchant id
+	began   time.Time
+	// continued is set when the call continues an earlier one
+	// (ContinuesFrom): an attempt before this call may have made the
+	// object.
+	continued bool
 	// find looks the object up by its merchant id.
 	find func(ctx context.Context) (*T, error)
-	// differs says how the object found differs from what was asked, or
-	// "" when it is what was asked.
-	differs  func(*T) string
+	// differs says how the object found differs from the money asked for,
+	// or "" when it is that money; an error when it could not tell.
+	differs  func(ctx context.Context, obj *T) (string, error)
 	objectID func(*T) string
+	created  func(*T) time.Time
 	// attach puts the object on the error; mark sets its Recovered.
 	attach func(*Error, *T)
 	mark   func(*T)
 }
 
+// inWindow reports whether an object created at created may have been made
+// by a call that began at began.
+func inWindow(created, began time.Time) bool {
+	return !created.IsZero() && !created.Before(began.Add(-ClockSkewAllowance))
+}
+
 // settle turns the failure of a create into one of the outcomes of the
 // package docs: the object, recovered; an ErrReusedID error; an error with
 // OutcomeUnknown; or a refusal, returned as it is.
+//
+// The rule: an object is this call's only if it is the money asked for and
+// was created inside the call's window (from its start, or from the start
+// of the call it continues, less ClockSkewAllowance). A call that may have
+// moved money and cannot prove which object is its own ends in
+// OutcomeUnknown, never in a refusal.
 func settle[T any](ctx context.Context, c *Client, cfg *config, err error, rc recovery[T]) (*T, error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		return nil, err
 	}
 	conflict := e.Is(ErrConflict)
-	if !e.unknown {
-		if conflict {
-			// No earlier attempt can have made it: the id was used before
-			// this call. Code 6 (already exists) says so; a lookup shows
-			// what the id names.
-			e.reused = e.Code == 6 || e.StatusCode == http.StatusConflict
-			if !cfg.noRecovery {
-				if obj, lerr := rc.find(ctx); lerr == nil {
-					rc.attach(e, obj)
-					e.reused = true
-				}
+	if !e.unknown && !rc.continued {
+		if !conflict {
+			return nil, e // refused: no attempt can have made anything
+		}
+		// No attempt of this call can have made it: the id was used
+		// before. Code 6 (already exists) says so; a lookup shows what the
+		// id names, and whether it is the money asked for.
+		e.reused = e.Code == 6 || e.StatusCode == http.StatusConflict
+		if cfg.noRecovery {
+			return nil, e
+		}
+		obj, lerr := rc.find(ctx)
+		if lerr != nil {
+			return nil, e
+		}
+		d, derr := rc.differs(ctx, obj)
+		if derr != nil {
+			d = "it could not be compared with this create: " + derr.Error()
+		}
+		rc.reused(e, obj, d, "this call's first attempt was refused as a duplicate")
+		c.logOutcome(ctx, cfg, slog.LevelWarn, "justap merchant id reused", e, rc.idField, rc.id,
+			slog.String(rc.kind+"_id", rc.objectID(obj)), slog.Bool("same_money", e.sameMoney))
+		return nil, e
+	}
+	// An attempt of this call, or of the call it continues, may have made
+	// the object: only a lookup can settle the outcome.
+	unsettled := func(note string) (*T, error) {
+		if e.unknown || conflict {
+			e.unknown = true
+			if note != "" {
+				e.Message = strings.TrimSpace(e.Message + " (" + note + ")")
 			}
 		}
 		return nil, e
 	}
 	if cfg.noRecovery {
-		return nil, e
+		return unsettled("")
 	}
 	obj, lerr := rc.find(ctx)
+	if lerr != nil {
+		if errors.Is(lerr, ErrNotFound) {
+			if !e.unknown && !conflict {
+				// Refused now, and the id names nothing: the call this
+				// one continues made nothing either.
+				return nil, e
+			}
+			return unsettled("the " + rc.kind + " with this " + rc.idField +
+				" could not be found by looking it up, so whether an earlier attempt created it is unknown")
+		}
+		return unsettled("looking the " + rc.kind + " up by its " + rc.idField + " failed, so whether an earlier " +
+			"attempt created it is unknown: " + lerr.Error())
+	}
+	d, derr := rc.differs(ctx, obj)
+	created := rc.created(obj)
 	switch {
-	case lerr == nil && rc.differs(obj) == "":
+	case derr != nil:
+		e.unknown = true
+		e.Message = strings.TrimSpace(e.Message + " (" + rc.kind + " " + rc.objectID(obj) + " has this " + rc.idField +
+			", but it could not be compared with this create, so whether it is this call's is unknown: " + derr.Error() + ")")
+		return nil, e
+	case d != "":
+		// The id names other money: no attempt can have made it.
+		rc.reused(e, obj, d, "")
+	case created.IsZero():
+		e.unknown = true
+		e.Message = strings.TrimSpace(e.Message + " (" + rc.kind + " " + rc.objectID(obj) + " has this " + rc.idField +
+			" and is the money asked for, but the gateway sent no creation time, so that this call created it " +
+			"cannot be proven; read it, and treat it as this call's only if you know no earlier call used the id)")
+		return nil, e
+	case !inWindow(created, rc.began):
+		rc.reused(e, obj, "", "that is before this call began at "+rc.began.UTC().Format(time.RFC3339)+
+			", less the clock-skew allowance of "+ClockSkewAllowance.String())
+	default:
 		rc.mark(obj)
 		c.logOutcome(ctx, cfg, slog.LevelInfo, "justap create recovered", e, rc.idField, rc.id,
 			slog.String(rc.kind+"_id", rc.objectID(obj)))
 		return obj, nil
-	case lerr == nil:
-		// The id names other money: every attempt of this call was refused.
-		rc.attach(e, obj)
-		e.reused, e.unknown = true, false
-		e.Message = rc.idField + " " + strconv.Quote(rc.id) + " already names " + rc.kind + " " + rc.objectID(obj) +
-			", which differs from this create (" + rc.differs(obj) + "); nothing was created" +
-			suffix(e.Message, "the last attempt's answer: ")
-		c.logOutcome(ctx, cfg, slog.LevelWarn, "justap merchant id reused", e, rc.idField, rc.id,
-			slog.String(rc.kind+"_id", rc.objectID(obj)))
-	case conflict && errors.Is(lerr, ErrNotFound):
-		e.Message = strings.TrimSpace(e.Message + " (the " + rc.kind + " with this " + rc.idField +
-			" could not be found by looking it up, so whether an earlier attempt created it is unknown)")
 	}
+	c.logOutcome(ctx, cfg, slog.LevelWarn, "justap merchant id reused", e, rc.idField, rc.id,
+		slog.String(rc.kind+"_id", rc.objectID(obj)), slog.Bool("same_money", e.sameMoney))
 	return nil, e
+}
+
+// reused marks e as ErrReusedID for obj, which differs from what was asked
+// as d says ("" for the same money; why then says why this call did not
+// create it), and words its message.
+func (rc *recovery[T]) reused(e *Error, obj *T, d, why string) {
+	rc.attach(e, obj)
+	e.reused, e.unknown, e.sameMoney = true, false, d == ""
+	last := suffix(e.Message, "the last attempt's answer: ")
+	name := rc.idField + " " + strconv.Quote(rc.id) + " already names " + rc.kind + " " + rc.objectID(obj)
+	if d != "" {
+		e.Message = name + ", which is other money (" + d + "); this call moved no money" + last
+		return
+	}
+	at := "at an unknown time"
+	if t := rc.created(obj); !t.IsZero() {
+		at = "at " + t.UTC().Format(time.RFC3339)
+	}
+	e.Message = name + ", which matches what was asked; it was created " + at + " and " + why +
+		", so this call did not create it; if this create continues an earlier call, retry it with ContinuesFrom " +
+		"and the time that call began" + last
 }
 
 func suffix(s, prefix string) string {

@@ -9,9 +9,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/justap-go/justap"
 	"github.com/justap-go/justap/justaptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // paidCharge creates a charge on the fake and pays it.
@@ -269,7 +272,8 @@ func TestUnreadable200OnCreate(t *testing.T) {
 	})
 	mux.HandleFunc("GET /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"object":"ChargeList","has_more":false,"data":[{"charge_id":"ch_1","app_id":"app_test_1",`+
-			`"merchant_trade_id":"order-1","channel":"AlipayQR","amount":19.99,"currency":"CNY"}]}`)
+			`"merchant_trade_id":"order-1","channel":"AlipayQR","amount":19.99,`+
+			`"created_at":"`+time.Now().UTC().Format(time.RFC3339)+`"}]}`)
 	})
 	ch, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
 	if err != nil || ch.ID != "ch_1" || !ch.Recovered {
@@ -429,4 +433,227 @@ func TestReadsNeverUnknown(t *testing.T) {
 	if e := errorOf(t, err); !errors.Is(err, justap.ErrNotFound) || e.OutcomeUnknown() {
 		t.Errorf("err = %v (unknown %v), want a 404, outcome known", err, e.OutcomeUnknown())
 	}
+}
+
+// lostBeforeGateway makes the next create of op fail with a 503 from a
+// proxy: the gateway never sees it, and the retry meets what the id
+// already names.
+func lostBeforeGateway(srv *justaptest.Server, op justaptest.Op) {
+	srv.FailNext(1, justaptest.Fault{Op: op, Kind: justaptest.FaultStatus, Status: 503})
+}
+
+// TestReusedIDYesterdaysChargeIsNotTodays: a merchant id reused for an
+// order of the same price the next day. The first attempt is answered
+// 503 before the gateway saw it, the retry is a duplicate, and the lookup
+// finds yesterday's paid charge for the same app, amount, channel and
+// currency. It is not this call's: ErrReusedID, same money, and advice
+// that never says to use a new id.
+func TestReusedIDYesterdaysChargeIsNotTodays(t *testing.T) {
+	t.Parallel()
+	c, srv, clk := clockedFake(t)
+	today := clk.Now()
+	clk.Set(today.Add(-24 * time.Hour))
+	old := paidCharge(t, c, srv, "cart-7", 1999)
+	clk.Set(today)
+
+	lostBeforeGateway(srv, justaptest.OpCreateCharge)
+	ch, err := c.Charges.Create(context.Background(), chargeParams("cart-7", 1999))
+	require.Nil(t, ch, "Create returned yesterday's charge as this call's")
+	e := errorOf(t, err)
+	require.ErrorIs(t, err, justap.ErrReusedID)
+	assert.False(t, e.OutcomeUnknown())
+	assert.True(t, e.SameMoney(), "the charge found is the money asked for")
+	require.NotNil(t, e.Charge)
+	assert.Equal(t, old.ID, e.Charge.ID)
+	assert.False(t, e.Charge.Recovered)
+	assert.Contains(t, err.Error(), "ContinuesFrom")
+	assert.NotContains(t, err.Error(), "new merchant id")
+	assert.WithinDuration(t, time.Now(), e.Began, time.Minute)
+	assert.Len(t, srv.Charges(), 1)
+}
+
+// TestReusedIDOtherMoneySaysWhatDiffers: the id names a charge of another
+// amount: ErrReusedID, not the same money, and the message names the
+// difference.
+func TestReusedIDOtherMoneySaysWhatDiffers(t *testing.T) {
+	t.Parallel()
+	c, srv, _ := clockedFake(t)
+	paidCharge(t, c, srv, "cart-8", 500)
+	for _, lost := range []bool{false, true} {
+		if lost {
+			lostBeforeGateway(srv, justaptest.OpCreateCharge)
+		}
+		_, err := c.Charges.Create(context.Background(), chargeParams("cart-8", 1999))
+		e := errorOf(t, err)
+		require.ErrorIs(t, err, justap.ErrReusedID)
+		assert.False(t, e.SameMoney())
+		assert.False(t, e.OutcomeUnknown())
+		assert.Contains(t, e.Message, "amount 5.00, not 19.99")
+	}
+}
+
+// TestFullRefundDoesNotRecoverAnOldPartialRefund: FullRefund under a
+// merchant refund id that names an earlier ¥1.00 refund of a ¥10.00
+// charge. The first attempt is lost before the gateway, the retry is a
+// duplicate, the lookup finds the ¥1.00 refund: it is not the whole rest,
+// so ErrReusedID for other money, saying how much is still refundable,
+// whether the old refund is from yesterday or from a minute ago.
+func TestFullRefundDoesNotRecoverAnOldPartialRefund(t *testing.T) {
+	t.Parallel()
+	for _, age := range []time.Duration{24 * time.Hour, time.Minute} {
+		c, srv, clk := clockedFake(t)
+		now := clk.Now()
+		ch := paidCharge(t, c, srv, "order-1", 1000)
+		clk.Set(now.Add(-age))
+		_, err := c.Refunds.Create(context.Background(), refundParams(ch.ID, "r-1", 100))
+		require.NoError(t, err)
+		clk.Set(now)
+
+		lostBeforeGateway(srv, justaptest.OpCreateRefund)
+		p := refundParams(ch.ID, "r-1", 0)
+		p.FullRefund = true
+		began := time.Now().Add(-age - time.Minute) // as a continued call would: even then, not the whole rest
+		for _, opts := range [][]justap.Option{nil, {justap.ContinuesFrom(began)}} {
+			rf, err := c.Refunds.Create(context.Background(), p, opts...)
+			require.Nil(t, rf, "age %v, options %d: a partial refund returned as the full refund", age, len(opts))
+			e := errorOf(t, err)
+			require.ErrorIs(t, err, justap.ErrReusedID)
+			assert.False(t, e.SameMoney())
+			require.NotNil(t, e.Refund)
+			assert.Equal(t, justap.Amount(100), e.Refund.Amount)
+			assert.Contains(t, e.Message, "9.00 of charge "+ch.ID+" is still refundable")
+		}
+		got, _ := srv.Charge(ch.ID)
+		assert.Equal(t, justap.Amount(100), got.AmountRefunded)
+	}
+}
+
+// TestHandRetryWithContinuesFrom: a create whose answer is lost and whose
+// lookup fails ends with the outcome unknown. A retry job retries it
+// later, from a fresh Client, with ContinuesFrom(e.Began): the create ends
+// in the object, Recovered, and the fake holds one. For a charge and for a
+// full refund.
+func TestHandRetryWithContinuesFrom(t *testing.T) {
+	t.Parallel()
+	loseAndFailLookup := func(srv *justaptest.Server, create, list justaptest.Op) {
+		srv.FailNext(1, justaptest.Fault{Op: create, Kind: justaptest.FaultDropResponse})
+		srv.FailNext(3, justaptest.Fault{Op: create, Status: 502})
+		srv.FailNext(3, justaptest.Fault{Op: list, Status: 502})
+	}
+	t.Run("charge", func(t *testing.T) {
+		t.Parallel()
+		c, srv := fakeClient(t)
+		loseAndFailLookup(srv, justaptest.OpCreateCharge, justaptest.OpListCharges)
+		_, err := c.Charges.Create(context.Background(), chargeParams("order-9", 1999))
+		e := errorOf(t, err)
+		require.True(t, e.OutcomeUnknown(), "err = %v", err)
+		srv.ClearFaults()
+
+		fresh := fakeClientOf(t, srv)
+		ch, err := fresh.Charges.Create(context.Background(), chargeParams("order-9", 1999), justap.ContinuesFrom(e.Began))
+		require.NoError(t, err)
+		assert.True(t, ch.Recovered)
+		all := srv.Charges()
+		require.Len(t, all, 1)
+		assert.Equal(t, all[0].ID, ch.ID)
+
+		// Without the option: the same money, made before this call.
+		_, err = fresh.Charges.Create(context.Background(), chargeParams("order-9", 1999))
+		e = errorOf(t, err)
+		require.ErrorIs(t, err, justap.ErrReusedID)
+		assert.True(t, e.SameMoney())
+		assert.NotContains(t, err.Error(), "new merchant id")
+		assert.Len(t, srv.Charges(), 1)
+	})
+	t.Run("full refund", func(t *testing.T) {
+		t.Parallel()
+		c, srv := fakeClient(t)
+		ch := paidCharge(t, c, srv, "order-1", 1000)
+		_, err := c.Refunds.Create(context.Background(), refundParams(ch.ID, "r-0", 250))
+		require.NoError(t, err)
+		p := refundParams(ch.ID, "r-1", 0)
+		p.FullRefund = true
+		loseAndFailLookup(srv, justaptest.OpCreateRefund, justaptest.OpListRefunds)
+		_, err = c.Refunds.Create(context.Background(), p)
+		e := errorOf(t, err)
+		require.True(t, e.OutcomeUnknown(), "err = %v", err)
+		srv.ClearFaults()
+
+		fresh := fakeClientOf(t, srv)
+		rf, err := fresh.Refunds.Create(context.Background(), p, justap.ContinuesFrom(e.Began))
+		require.NoError(t, err)
+		assert.True(t, rf.Recovered)
+		assert.Equal(t, justap.Amount(750), rf.Amount)
+		got, _ := srv.Charge(ch.ID)
+		require.Len(t, got.Refunds, 2)
+		assert.Equal(t, justap.Amount(1000), got.AmountRefunded)
+
+		_, err = fresh.Refunds.Create(context.Background(), p)
+		e = errorOf(t, err)
+		require.ErrorIs(t, err, justap.ErrReusedID)
+		assert.True(t, e.SameMoney(), "err = %v", err)
+		assert.NotContains(t, err.Error(), "new merchant id")
+	})
+}
+
+// TestContinuesFromDoesNotReachBeforeItsCall: an object for the same money
+// created before the continued call began (less the allowance) is still
+// not this call's.
+func TestContinuesFromDoesNotReachBeforeItsCall(t *testing.T) {
+	t.Parallel()
+	c, srv, clk := clockedFake(t)
+	now := clk.Now()
+	clk.Set(now.Add(-time.Hour))
+	old := paidCharge(t, c, srv, "order-5", 1999)
+	clk.Set(now)
+	began := now.Add(-time.Hour + justap.ClockSkewAllowance + time.Minute)
+	_, err := c.Charges.Create(context.Background(), chargeParams("order-5", 1999), justap.ContinuesFrom(began))
+	e := errorOf(t, err)
+	require.ErrorIs(t, err, justap.ErrReusedID)
+	assert.True(t, e.SameMoney())
+	assert.Equal(t, old.ID, e.Charge.ID)
+
+	// Within the allowance, it is.
+	ch, err := c.Charges.Create(context.Background(), chargeParams("order-5", 1999),
+		justap.ContinuesFrom(now.Add(-time.Hour+justap.ClockSkewAllowance-time.Minute)))
+	require.NoError(t, err)
+	assert.True(t, ch.Recovered)
+	assert.Len(t, srv.Charges(), 1)
+}
+
+// TestContinuesFromRefusedOnAClientAndWhenZero: ContinuesFrom is of one
+// call; a zero or future time is refused before anything is sent.
+func TestContinuesFromRefusedOnAClientAndWhenZero(t *testing.T) {
+	t.Parallel()
+	_, err := justap.NewClient("sk_test_x", justap.ContinuesFrom(time.Now()))
+	require.ErrorContains(t, err, "option of one call")
+	c, srv := fakeClient(t)
+	for _, at := range []time.Time{{}, time.Now().Add(time.Hour)} {
+		_, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1), justap.ContinuesFrom(at))
+		var v *justap.ValidationError
+		require.ErrorAs(t, err, &v)
+		assert.Equal(t, "ContinuesFrom", v.Field)
+	}
+	assert.Zero(t, srv.Count(justaptest.OpCreateCharge))
+}
+
+// TestRecoveredNeedsACreationTime: a charge found after a lost answer
+// that carries no creation time cannot be proven this call's: the outcome
+// stays unknown.
+func TestRecoveredNeedsACreationTime(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t, justap.WithMaxRetries(0))
+	mux.HandleFunc("POST /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 502, `<html>bad gateway</html>`)
+	})
+	mux.HandleFunc("GET /transaction/v1/charges", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"object":"ChargeList","has_more":false,"data":[{"charge_id":"ch_1","app_id":"app_test_1",`+
+			`"merchant_trade_id":"order-1","channel":"AlipayQR","amount":19.99,"currency":"CNY"}]}`)
+	})
+	ch, err := c.Charges.Create(context.Background(), chargeParams("order-1", 1999))
+	require.Nil(t, ch)
+	e := errorOf(t, err)
+	assert.True(t, e.OutcomeUnknown())
+	assert.False(t, errors.Is(err, justap.ErrReusedID))
+	assert.Contains(t, e.Message, "no creation time")
 }

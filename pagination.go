@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/justap-go/justap/internal/rules"
 )
@@ -69,6 +70,7 @@ func (s *ChargesService) All(ctx context.Context, params *ChargeListParams, opts
 		startingAfter: p.StartingAfter,
 		endingBefore:  p.EndingBefore,
 		id:            func(c *Charge) string { return c.ID },
+		created:       func(c *Charge) time.Time { return c.CreatedAt },
 		page: func(ctx context.Context, startingAfter, endingBefore string) ([]*Charge, bool, error) {
 			q := p
 			q.StartingAfter, q.EndingBefore = startingAfter, endingBefore
@@ -111,6 +113,7 @@ func (s *RefundsService) All(ctx context.Context, chargeID string, params *Refun
 		startingAfter: p.StartingAfter,
 		endingBefore:  p.EndingBefore,
 		id:            func(r *Refund) string { return r.ID },
+		created:       func(r *Refund) time.Time { return r.CreatedAt },
 		page: func(ctx context.Context, startingAfter, endingBefore string) ([]*Refund, bool, error) {
 			q := p
 			q.StartingAfter, q.EndingBefore = startingAfter, endingBefore
@@ -166,6 +169,9 @@ type walker[T any] struct {
 
 	// id returns an item's id, which is the cursor of the next page.
 	id func(*T) string
+	// created returns an item's creation time, by which lists are ordered
+	// (newest first); zero when the server sent none.
+	created func(*T) time.Time
 	// page requests one page through the service's List, with exactly one
 	// or neither of its cursors set, and returns its items in the server's
 	// order and has_more.
@@ -193,6 +199,16 @@ func walk[T any](ctx context.Context, w walker[T]) iter.Seq2[*T, error] {
 		// length of the ids, so memory grows with the requests made, never
 		// with what a page holds.
 		seen := map[cursorDigest]struct{}{digest(cursor): {}}
+		// What a page must not repeat: the ids of the page before it and
+		// the cursor, and the time of the last item yielded, which the
+		// next page must not be newer than (older, walking backward). An
+		// item from further back would break that order, so these are
+		// enough: memory is one page's ids, however long the walk.
+		var prev pageMark
+		prev.ids = map[cursorDigest]struct{}{}
+		if cursor != "" {
+			prev.ids[digest(cursor)] = struct{}{}
+		}
 		for {
 			var (
 				items []*T
@@ -215,6 +231,9 @@ func walk[T any](ctx context.Context, w walker[T]) iter.Seq2[*T, error] {
 				slices.Reverse(items)
 			}
 			next, err := w.check(items, more, cursor, backward, seen)
+			if err == nil {
+				err = w.checkRepeats(items, cursor, backward, &prev)
+			}
 			if err != nil {
 				yield(nil, err)
 				return
@@ -231,6 +250,57 @@ func walk[T any](ctx context.Context, w walker[T]) iter.Seq2[*T, error] {
 			cursor = next
 		}
 	}
+}
+
+// pageMark is what a walk keeps of the page before: its items' ids (and
+// the cursor), and its bound: the creation time of its oldest item
+// (newest, walking backward), zero when none had a time.
+type pageMark struct {
+	ids   map[cursorDigest]struct{}
+	bound time.Time
+}
+
+// checkRepeats refuses a page that would make the walk yield an item
+// twice: an item that repeats the cursor or an item of the page before (a
+// gateway whose cursor is inclusive, or off by more), an item given twice
+// on the page, or an item newer than every item of the page before (older,
+// walking backward), which could be one yielded pages ago. The order
+// within a page is the server's to choose. prev then becomes this page's
+// mark.
+func (w *walker[T]) checkRepeats(items []*T, cursor string, backward bool, prev *pageMark) error {
+	ids := make(map[cursorDigest]struct{}, len(items))
+	var bound time.Time
+	for _, it := range items {
+		id := w.id(it)
+		d := digest(id)
+		if _, dup := prev.ids[d]; dup && id != "" {
+			return w.malformed("the page after " + w.kind + " " + cursor + " repeats " + w.kind + " " + id +
+				", which the walk has already yielded or paged from (is the gateway's cursor inclusive?); " +
+				"the walk stopped rather than count it twice")
+		}
+		if _, dup := ids[d]; dup && id != "" {
+			return w.malformed("a page holds " + w.kind + " " + id + " twice; the walk stopped rather than count it twice")
+		}
+		ids[d] = struct{}{}
+		t := w.created(it)
+		if t.IsZero() {
+			continue
+		}
+		if !prev.bound.IsZero() && (!backward && t.After(prev.bound) || backward && t.Before(prev.bound)) {
+			order := "newer"
+			if backward {
+				order = "older"
+			}
+			return w.malformed(w.kind + " " + id + " on the page after " + w.kind + " " + cursor + " is " + order +
+				" than the page before it, so the pages are out of order and could repeat a " + w.kind +
+				"; the walk stopped rather than count one twice")
+		}
+		if bound.IsZero() || !backward && t.Before(bound) || backward && t.After(bound) {
+			bound = t
+		}
+	}
+	prev.ids, prev.bound = ids, bound
+	return nil
 }
 
 // cursorDigest identifies a cursor in the set of a walk's cursors: the

@@ -18,6 +18,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/justap-go/justap"
+	"github.com/justap-go/justap/justaptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // scriptedPage is one expected request of a walk and the answer to it.
@@ -1081,5 +1084,72 @@ func BenchmarkChargesAllLiveHeap(b *testing.B) {
 			}
 			b.ReportMetric(float64(peak), "peak-live-B")
 		})
+	}
+}
+
+// TestAllRefusesPagesThatRepeat: a gateway whose cursor is inclusive (each
+// page repeats the last item of the page before), repeats more than that,
+// or serves a page oldest first (so the next cursor repeats the page's
+// rest): the walk yields no charge or refund twice and ends with
+// ErrMalformedResponse, rather than count money twice.
+func TestAllRefusesPagesThatRepeat(t *testing.T) {
+	t.Parallel()
+	faults := []justaptest.Fault{
+		{Kind: justaptest.FaultOverlapPage},
+		{Kind: justaptest.FaultOverlapPage, Overlap: 2},
+		{Kind: justaptest.FaultReorderPage},
+	}
+	for _, f := range faults {
+		for _, backward := range []bool{false, true} {
+			c, srv, clk := clockedFake(t)
+			start := clk.Now()
+			ch := paidCharge(t, c, srv, "order-0", 100000)
+			for i := range 10 {
+				clk.Set(start.Add(time.Duration(i) * time.Second))
+				paidCharge(t, c, srv, fmt.Sprintf("order-%d", i+1), 100)
+				_, err := c.Refunds.Create(context.Background(), refundParams(ch.ID, fmt.Sprintf("r-%d", i), 1))
+				require.NoError(t, err)
+			}
+			name := fmt.Sprintf("%s overlap %d backward %v", f.Kind, f.Overlap, backward)
+			walks := map[string]iter.Seq2[any, error]{}
+			cp := &justap.ChargeListParams{Limit: 3}
+			rp := &justap.RefundListParams{Limit: 3}
+			if backward {
+				// From the oldest charge/refund to the newest.
+				all := srv.Charges()
+				cp.EndingBefore = all[len(all)-1].ID
+				refunds, _ := srv.Charge(ch.ID)
+				rp.EndingBefore = refunds.Refunds[len(refunds.Refunds)-1].ID
+			}
+			walks["charges"] = anySeq(c.Charges.All(context.Background(), cp))
+			walks["refunds"] = anySeq(c.Refunds.All(context.Background(), ch.ID, rp))
+			for what, seq := range walks {
+				f := f
+				f.Op = justaptest.OpListCharges
+				if what == "refunds" {
+					f.Op = justaptest.OpListRefunds
+				}
+				srv.FailNext(100, f)
+				seen := map[string]bool{}
+				var last error
+				for v, err := range seq {
+					if err != nil {
+						last = err
+						break
+					}
+					id := ""
+					switch v := v.(type) {
+					case *justap.Charge:
+						id = v.ID
+					case *justap.Refund:
+						id = v.ID
+					}
+					assert.False(t, seen[id], "%s, %s: %s yielded twice", name, what, id)
+					seen[id] = true
+				}
+				srv.ClearFaults()
+				assert.ErrorIs(t, last, justap.ErrMalformedResponse, "%s, %s: %d yielded", name, what, len(seen))
+			}
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/justap-go/justap/internal/rules"
@@ -142,19 +143,44 @@ func (s *RefundsService) Create(ctx context.Context, params *RefundCreateParams,
 	if err != nil {
 		return nil, err
 	}
+	began := cfg.began()
 	rf, err := getObject(ctx, s.client, cfg, request{
-		method: http.MethodPost, path: "transaction/v1/refunds", body: body,
+		method: http.MethodPost, path: "transaction/v1/refunds", body: body, began: began,
 	}, (*refundWire).refund)
 	if err == nil {
 		return rf, nil
 	}
+	// older is what the charge's refunds listed after the one found (the
+	// list is newest first) have taken from the charge: the rest of the
+	// charge when that refund was made is its amount less this.
+	var older Amount
 	return settle(ctx, s.client, cfg, err, recovery[Refund]{
 		kind: "refund", idField: "merchant_refund_id", id: body.MerchantRefundID,
+		began: began, continued: !cfg.continuesFrom.IsZero(),
 		find: func(ctx context.Context) (*Refund, error) {
-			return s.byMerchantRefundID(ctx, cfg, body.AppID, body.ChargeID, body.MerchantRefundID)
+			r, o, err := s.byMerchantRefundID(ctx, cfg, body.AppID, body.ChargeID, body.MerchantRefundID)
+			older = o
+			return r, err
 		},
-		differs:  body.differs,
+		differs: func(ctx context.Context, r *Refund) (string, error) {
+			if d := body.differs(r); d != "" || body.Amount != nil {
+				return d, nil
+			}
+			// A full refund is of the whole rest: the refund found must
+			// have left nothing of the charge to refund.
+			ch, err := s.client.Charges.byID(ctx, http.MethodGet, body.ChargeID, "", []Option{WithAppID(body.AppID)})
+			if err != nil {
+				return "", err
+			}
+			if rest := ch.Amount - older; r.Amount != rest {
+				return "amount " + r.Amount.String() + ", not the whole rest of the charge, " + rest.String() +
+					" when it was made; " + (ch.Amount - ch.AmountRefunded).String() + " of charge " + ch.ID +
+					" is still refundable", nil
+			}
+			return "", nil
+		},
 		objectID: func(r *Refund) string { return r.ID },
+		created:  func(r *Refund) time.Time { return r.CreatedAt },
 		attach:   func(e *Error, r *Refund) { e.Refund = r },
 		mark:     func(r *Refund) { r.Recovered = true },
 	})
@@ -172,6 +198,10 @@ func (b *refundCreateBody) differs(r *Refund) string {
 	}
 	return strings.Join(d, "; ")
 }
+
+// failed reports whether the refund failed, so that it took nothing from
+// the charge: it did not succeed and carries a failure code.
+func (r *Refund) failed() bool { return !r.Succeeded && r.FailureCode != "" }
 
 // Get returns one refund of a charge.
 func (s *RefundsService) Get(ctx context.Context, chargeID, refundID string, opts ...Option) (*Refund, error) {

@@ -158,7 +158,7 @@ func parseChargeFilter(q url.Values, now time.Time) (*chargeFilter, *apiError) {
 }
 
 // listCharges serves OpListCharges.
-func (h *Handler) listCharges(q url.Values) ([]byte, *apiError) {
+func (h *Handler) listCharges(q url.Values, fault *Fault) ([]byte, *apiError) {
 	if err := h.queryApp(q, true); err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (h *Handler) listCharges(q url.Values) ([]byte, *apiError) {
 		}
 	}
 	newestFirst(match)
-	page, more := paginate(match, (*chargeRec).key, limit, after, before)
+	page, more := paginate(match, (*chargeRec).key, limit, after, before, fault)
 	l := chargeListJSON{Object: "ChargeList", Data: make([]*chargeJSON, len(page)), HasMore: more}
 	for i, c := range page {
 		l.Data[i] = c.wire()

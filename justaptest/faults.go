@@ -59,19 +59,38 @@ const (
 	// notification for another app (its app_id with "_other" appended),
 	// authentically encrypted with the platform key.
 	FaultOtherApp
+
+	// The page faults apply to list requests (OpListCharges,
+	// OpListRefunds): the request is processed, and the page is served
+	// wrong in a way some gateways do, to test code that walks lists.
+	// Other requests they select are served as usual.
+
+	// FaultOverlapPage serves a page as a gateway whose cursor is off by
+	// one: the page after (or before) a cursor starts with the cursor's
+	// own item, and with Fault.Overlap n > 1 with the n-1 items next to it
+	// as well, which the page before already held. A page without a
+	// cursor is served as usual.
+	FaultOverlapPage
+	// FaultReorderPage serves a page oldest first, against the API's
+	// newest-first order.
+	FaultReorderPage
 )
 
 var faultKindNames = [...]string{
 	"status", "hang", "reset", "malformed", "drop_response",
 	"duplicate", "out_of_order", "delay", "unencrypted", "forged", "tampered", "other_app",
+	"overlap_page", "reorder_page",
 }
 
 // delivery reports whether the kind is a delivery fault.
-func (k FaultKind) delivery() bool { return k >= FaultDuplicate && int(k) < len(faultKindNames) }
+func (k FaultKind) delivery() bool { return k >= FaultDuplicate && k <= FaultOtherApp }
+
+// page reports whether the kind is a page fault.
+func (k FaultKind) page() bool { return k == FaultOverlapPage || k == FaultReorderPage }
 
 // String returns the kind's name: "status", "hang", "reset", "malformed",
 // "drop_response", "duplicate", "out_of_order", "delay", "unencrypted",
-// "forged", "tampered" or "other_app".
+// "forged", "tampered", "other_app", "overlap_page" or "reorder_page".
 func (k FaultKind) String() string {
 	if k >= 0 && int(k) < len(faultKindNames) {
 		return faultKindNames[k]
@@ -131,6 +150,9 @@ type Fault struct {
 	// minute. (The control endpoint takes it as a duration string such as
 	// "90s".)
 	Delay time.Duration `json:"-"`
+	// Overlap is how many items a FaultOverlapPage page repeats; 0 means
+	// one (an inclusive cursor).
+	Overlap int `json:"overlap,omitempty"`
 }
 
 func (f *Fault) check() error {
@@ -145,6 +167,9 @@ func (f *Fault) check() error {
 	}
 	if f.Kind != FaultDelay && f.Delay != 0 {
 		return fmt.Errorf("justaptest: Delay applies to FaultDelay only, not %s", f.Kind)
+	}
+	if f.Overlap < 0 || f.Kind != FaultOverlapPage && f.Overlap != 0 {
+		return fmt.Errorf("justaptest: Overlap applies to FaultOverlapPage only, and is not negative")
 	}
 	if f.Status != 0 && (f.Status < 200 || f.Status > 599) {
 		return fmt.Errorf("justaptest: fault status %d is outside 200–599", f.Status)

@@ -105,7 +105,7 @@ func (h *Handler) getRefund(q url.Values, chargeID, refundID string) ([]byte, *a
 }
 
 // listRefunds serves OpListRefunds.
-func (h *Handler) listRefunds(q url.Values, chargeID string) ([]byte, *apiError) {
+func (h *Handler) listRefunds(q url.Values, chargeID string, fault *Fault) ([]byte, *apiError) {
 	if err := h.queryApp(q, false); err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (h *Handler) listRefunds(q url.Values, chargeID string) ([]byte, *apiError)
 	}
 	all := slices.Clone(c.refunds)
 	newestFirst(all)
-	page, more := paginate(all, (*refundRec).key, limit, after, before)
+	page, more := paginate(all, (*refundRec).key, limit, after, before, fault)
 	l := refundListJSON{Object: "RefundList", Data: make([]*refundJSON, len(page)), HasMore: more, Total: int64(len(all))}
 	for i, r := range page {
 		l.Data[i] = r.wire()

@@ -348,13 +348,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 
+	var page *Fault // a page fault: the request is served, wrong
+	if f != nil && f.Kind.page() {
+		page, f = f, nil
+	}
 	if f != nil && f.Kind != FaultDropResponse {
 		h.log(r, rt.op, 0, f)
 		h.injectFault(w, r, f)
 		return
 	}
 
-	resp, aerr := h.serveAPI(r, rt, body, readErr)
+	resp, aerr := h.serveAPI(r, rt, body, readErr, page)
 
 	if f != nil { // FaultDropResponse: done, but the client never hears of it
 		h.log(r, rt.op, 0, f)
@@ -375,7 +379,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveAPI authenticates the request and runs its operation, returning the
 // response body or the error to answer.
-func (h *Handler) serveAPI(r *http.Request, rt routed, body []byte, readErr error) ([]byte, *apiError) {
+func (h *Handler) serveAPI(r *http.Request, rt routed, body []byte, readErr error, page *Fault) ([]byte, *apiError) {
 	if readErr != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(readErr, &tooBig) {
@@ -394,7 +398,7 @@ func (h *Handler) serveAPI(r *http.Request, rt routed, body []byte, readErr erro
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.run(r, rt, body)
+	return h.run(r, rt, body, page)
 }
 
 // authenticate is where every API request is checked before it is routed:
@@ -410,8 +414,9 @@ func (h *Handler) authenticate(r *http.Request, body []byte) *apiError {
 	return h.verifySignature(r, body)
 }
 
-// run dispatches a routed, authenticated request. h.mu is held.
-func (h *Handler) run(r *http.Request, rt routed, body []byte) ([]byte, *apiError) {
+// run dispatches a routed, authenticated request; page, when set, is the
+// page fault a list is served with. h.mu is held.
+func (h *Handler) run(r *http.Request, rt routed, body []byte, page *Fault) ([]byte, *apiError) {
 	q := r.URL.Query()
 	switch rt.op {
 	case OpCreateCharge:
@@ -419,7 +424,7 @@ func (h *Handler) run(r *http.Request, rt routed, body []byte) ([]byte, *apiErro
 	case OpGetCharge:
 		return h.getCharge(q, rt.chargeID)
 	case OpListCharges:
-		return h.listCharges(q)
+		return h.listCharges(q, page)
 	case OpReverseCharge:
 		return h.reverseCharge(q, rt.chargeID)
 	case OpCreateRefund:
@@ -427,7 +432,7 @@ func (h *Handler) run(r *http.Request, rt routed, body []byte) ([]byte, *apiErro
 	case OpGetRefund:
 		return h.getRefund(q, rt.chargeID, rt.refundID)
 	case OpListRefunds:
-		return h.listRefunds(q, rt.chargeID)
+		return h.listRefunds(q, rt.chargeID, page)
 	}
 	return nil, errorf(codeInternal, "no handler for %s", rt.op)
 }

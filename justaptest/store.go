@@ -84,24 +84,38 @@ func newestFirst[T interface{ key() sortKey }](items []T) {
 }
 
 // paginate cuts a page out of items (sorted newest first): the limit items
-// just older than after, or just newer than before, or the newest.
-func paginate[T any](items []T, key func(T) sortKey, limit int, after, before *sortKey) ([]T, bool) {
+// just older than after, or just newer than before, or the newest. A page
+// fault serves it wrong (see FaultOverlapPage and FaultReorderPage).
+func paginate[T any](items []T, key func(T) sortKey, limit int, after, before *sortKey, fault *Fault) ([]T, bool) {
+	overlap := 0
+	if fault != nil && fault.Kind == FaultOverlapPage {
+		overlap = max(fault.Overlap, 1)
+	}
+	var page []T
+	var more bool
 	switch {
 	case after != nil:
 		i := 0
 		for i < len(items) && !after.newer(key(items[i])) {
 			i++
 		}
-		rest := items[i:]
-		return rest[:min(limit, len(rest))], len(rest) > limit
+		rest := items[max(0, i-overlap):]
+		page, more = rest[:min(limit, len(rest))], len(rest) > limit
 	case before != nil:
 		j := 0
 		for j < len(items) && key(items[j]).newer(*before) {
 			j++
 		}
-		return items[max(0, j-limit):j], j > limit
+		j = min(len(items), j+overlap)
+		page, more = items[max(0, j-limit):j], j > limit
+	default:
+		page, more = items[:min(limit, len(items))], len(items) > limit
 	}
-	return items[:min(limit, len(items))], len(items) > limit
+	if fault != nil && fault.Kind == FaultReorderPage {
+		page = slices.Clone(page)
+		slices.Reverse(page)
+	}
+	return page, more
 }
 
 // settle brings a charge up to date with the clock: an unpaid, open charge

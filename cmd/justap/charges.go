@@ -229,7 +229,7 @@ func (a *app) chargesReverse(args []string) error {
 		return err
 	}
 	if err := a.confirm(fmt.Sprintf("Reverse charge %s (order %s, %s, ¥%s, %s): it can no longer be paid.",
-		ch.ID, cell(ch.MerchantTradeID), ch.Channel, ch.Amount, chargeState(ch))); err != nil {
+		cell(ch.ID), cell(ch.MerchantTradeID), cell(string(ch.Channel)), ch.Amount, chargeState(ch))); err != nil {
 		return err
 	}
 	ch, err = c.Charges.Reverse(a.ctx, id)

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/justap-go/justap"
 )
@@ -123,22 +124,33 @@ func names[T any](cols []column[T]) []string {
 	return s
 }
 
-// cell makes a value safe for a terminal table: text the server sent that
-// holds control characters (a tab, a newline, an escape sequence) is shown
-// quoted and escaped, so that it can neither break the table nor drive the
-// terminal.
+// cell makes a value safe for a terminal table or a prompt: text from the
+// server or the user that holds a control character (a tab, a newline, an
+// escape sequence), a line or paragraph separator, or a format character
+// (the bidi controls such as U+202E, which reverse what follows them; the
+// zero-width ones) is shown quoted and escaped, so that it can neither
+// break the table, draw a false line, reorder what the operator reads, nor
+// drive the terminal.
 func cell(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	if strings.IndexFunc(s, unsafeRune) >= 0 {
 		return strconv.Quote(s)
 	}
 	return s
 }
 
-// clean makes a message safe for a terminal: control characters other
-// than newlines are escaped.
+// unsafeRune reports whether r can change how the text around it reads on
+// a terminal.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) || r == utf8.RuneError
+}
+
+// clean makes a message safe for a terminal: the characters cell escapes
+// become '?', but for the newlines the message itself is laid out with.
+// Values from the server or the user inside a message must go through
+// cell first, so that their own newlines are escaped too.
 func clean(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r != '\n' && unicode.IsControl(r) {
+		if r != '\n' && unsafeRune(r) {
 			return '?'
 		}
 		return r

@@ -58,3 +58,41 @@ func TestOutputEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestPromptAndTableNeutraliseLines: a newline, a bidi override (U+202E)
+// or another format character in a value from the server or the user
+// cannot draw a false line, or reverse an id, in the text the operator
+// confirms, nor in a table cell.
+func TestPromptAndTableNeutraliseLines(t *testing.T) {
+	h := newHarness(t)
+	order := "o-1\u202e9999\nProceed? [y/N] y\u200b"
+	ch := h.paid(t, order, 1000, justap.ChannelAlipayQR)
+	bad := func(s string) bool {
+		return strings.ContainsAny(s, "\u202e\u200b") || strings.Contains(s, "\nProceed? [y/N] y")
+	}
+
+	r := h.runWith(t, t.Context(), "n\n", true, "refunds", "create", "--charge", ch.ID, "--amount", "1",
+		"--merchant-refund-id", "r-\u202e1", "--description", "late\n  as merchant refund id r-2\u2066").want(t, exitUsage)
+	if bad(r.stderr) || strings.Contains(r.stderr, "\n  as merchant refund id r-2") || strings.Contains(r.stderr, "\u2066") {
+		t.Errorf("refund prompt draws what the values say:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, `(order "o-1\u202e9999\nProceed? [y/N] y\u200b"`) {
+		t.Errorf("refund prompt does not show the order escaped:\n%s", r.stderr)
+	}
+	r = h.runWith(t, t.Context(), "n\n", true, "charges", "reverse", ch.ID).want(t, exitUsage)
+	if bad(r.stderr) {
+		t.Errorf("reverse prompt:\n%s", r.stderr)
+	}
+	// Only a format character, no control character: still escaped.
+	bidi := h.charge(t, "o-2\u202eabc", 100, justap.ChannelAlipayQR)
+	for _, args := range [][]string{{"charges", "get", ch.ID}, {"charges", "get", bidi.ID}, {"charges", "list"}} {
+		r = h.run(t, "", args...).want(t, exitOK)
+		if bad(r.stdout) || !strings.Contains(r.stdout, `"o-1\u202e9999\nProceed? [y/N] y\u200b"`) &&
+			!strings.Contains(r.stdout, `"o-2\u202eabc"`) {
+			t.Errorf("%v table:\n%s", args, r.stdout)
+		}
+	}
+	if got := refundedSoFar(t, h, ch.ID); got != 0 {
+		t.Errorf("refunded %s after a refused prompt", got)
+	}
+}

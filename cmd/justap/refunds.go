@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,8 +58,9 @@ func (a *app) refundsCreate(args []string) error {
 	if !params.FullRefund {
 		what = "¥" + params.Amount.String()
 	}
-	if err := a.confirm(fmt.Sprintf("Refund %s of charge %s (order %s, %s, ¥%s, refunded so far ¥%s)\n  as merchant refund id %s: %q.",
-		what, ch.ID, cell(ch.MerchantTradeID), ch.Channel, ch.Amount, ch.AmountRefunded, params.MerchantRefundID, params.Description)); err != nil {
+	if err := a.confirm(fmt.Sprintf("Refund %s of charge %s (order %s, %s, ¥%s, refunded so far ¥%s)\n  as merchant refund id %s: %s.",
+		what, cell(ch.ID), cell(ch.MerchantTradeID), cell(string(ch.Channel)), ch.Amount, ch.AmountRefunded,
+		cell(params.MerchantRefundID), strconv.Quote(params.Description))); err != nil {
 		return err
 	}
 	rf, err := c.Refunds.Create(a.ctx, params)
@@ -70,7 +72,7 @@ func (a *app) refundsCreate(args []string) error {
 				rf.ID, params.MerchantRefundID)
 		}
 	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
-		return a.refundReused(params, e)
+		return a.refundReused(params, e, ch)
 	case outcomeUnknown(err):
 		return &unknownError{err: err, check: "justap refunds list " + params.ChargeID +
 			"   (look for merchant_refund_id " + params.MerchantRefundID + ")\n" +
@@ -83,31 +85,36 @@ func (a *app) refundsCreate(args []string) error {
 }
 
 // refundReused handles a create refused because its merchant refund id
-// was used before. If the id names the very refund asked for (same charge,
-// same amount), an earlier run made it, as after an unknown outcome: the
-// refund is printed and the run succeeds, for nothing is left to do.
+// was used before. If the id names the very refund asked for (the SDK's
+// Error.SameMoney: the same charge and amount, or for --full a refund of
+// the whole rest), an earlier run made it, as after an unknown outcome:
+// the refund is printed and the run succeeds, for nothing is left to do.
 // Otherwise the id names other money: the refund it names, if known, is
-// printed and the error says so.
-func (a *app) refundReused(params *justap.RefundCreateParams, e *justap.Error) error {
+// printed, and the error says so and how much of the charge (ch, as read
+// before the create, which moved nothing) is still refundable.
+func (a *app) refundReused(params *justap.RefundCreateParams, e *justap.Error, ch *justap.Charge) error {
+	rest := "¥" + (ch.Amount - ch.AmountRefunded).String() + " of charge " + cell(ch.ID) + " is still refundable"
 	rf := e.Refund
 	if rf == nil {
-		return fmt.Errorf("merchant refund id %s names other money, not a refund of charge %s; nothing was refunded now: %w",
-			params.MerchantRefundID, params.ChargeID, e)
+		return fmt.Errorf("merchant refund id %s names other money, not a refund of charge %s; nothing was refunded now, and %s: %w",
+			cell(params.MerchantRefundID), cell(params.ChargeID), rest, e)
 	}
 	table, full := a.refundColumns()
 	if err := newPrinter(a, table, full).one(rf); err != nil {
 		return err
 	}
-	if rf.ChargeID == params.ChargeID && (params.FullRefund || rf.Amount == params.Amount) {
-		fmt.Fprintf(a.stderr, "justap: merchant refund id %s was already used by this refund: it was made before, not now\n", params.MerchantRefundID)
+	if e.SameMoney() {
+		fmt.Fprintf(a.stderr, "justap: merchant refund id %s was already used by this refund: it was made before, not now\n",
+			cell(params.MerchantRefundID))
 		return nil
 	}
-	asked := "the rest"
+	asked := "the whole rest"
 	if !params.FullRefund {
 		asked = "¥" + params.Amount.String()
 	}
-	return fmt.Errorf("merchant refund id %s names other money: refund %s of ¥%s of charge %s, not %s of charge %s; nothing was refunded now: %w",
-		params.MerchantRefundID, rf.ID, rf.Amount, rf.ChargeID, asked, params.ChargeID, e)
+	return fmt.Errorf("merchant refund id %s names other money: refund %s of ¥%s of charge %s, not %s of charge %s; "+
+		"nothing was refunded now, and %s (use another merchant refund id for it): %w",
+		cell(params.MerchantRefundID), cell(rf.ID), rf.Amount, cell(rf.ChargeID), asked, cell(params.ChargeID), rest, e)
 }
 
 // newMerchantRefundID makes up a merchant refund id: the time and eight

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/justap-go/justap"
 	"github.com/justap-go/justap/justaptest"
@@ -107,6 +108,9 @@ func TestRefundsCreate(t *testing.T) {
 
 func TestRefundsCreateOutcome(t *testing.T) {
 	h := newHarness(t)
+	// The fake's clock is the real one: a refund found after a lost answer
+	// is this run's only if it was made after the run began.
+	h.at(time.Now().UTC())
 	ch := h.paid(t, "o1", 1000, justap.ChannelAlipayQR)
 	args := []string{"refunds", "create", "--yes", "--charge", ch.ID, "--amount", "2.50", "--merchant-refund-id", "r-1", "--description", "it's late"}
 
@@ -286,5 +290,42 @@ func TestRefundsMerchantRefundIDFromMetadata(t *testing.T) {
 		"--description", "again").want(t, exitOK)
 	if !strings.Contains(r.stderr, "already used by this refund") || refundedSoFar(t, h, ch.ID) != 100 {
 		t.Errorf("stderr %s; refunded %s", r.stderr, refundedSoFar(t, h, ch.ID))
+	}
+}
+
+// TestRefundsCreateFullReusedID: --full under a merchant refund id that
+// already names a partial refund is not "done": the run says the id is
+// reused, how much is still refundable, and exits 3, whether the gateway
+// refused the first attempt or a 503 from a proxy came first. A full
+// refund that was made is "made before" on a rerun: exit 0.
+func TestRefundsCreateFullReusedID(t *testing.T) {
+	h := newHarness(t)
+	h.at(time.Now().UTC())
+	ch := h.paid(t, "o1", 1000, justap.ChannelAlipayQR)
+	if _, err := h.c.Refunds.Create(t.Context(), &justap.RefundCreateParams{
+		ChargeID: ch.ID, MerchantRefundID: "r-1", Description: "part", Amount: 250,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	full := []string{"refunds", "create", "--yes", "--charge", ch.ID, "--full", "--merchant-refund-id", "r-1", "--description", "all"}
+	for _, lost := range []bool{false, true} {
+		if lost {
+			h.srv.FailNext(1, justaptest.Fault{Op: justaptest.OpCreateRefund, Kind: justaptest.FaultStatus, Status: 503})
+		}
+		r := h.run(t, "", full...).want(t, exitRefused)
+		if !strings.Contains(r.stderr, "names other money") || !strings.Contains(r.stderr, "¥7.50 of charge "+ch.ID+" is still refundable") ||
+			strings.Contains(r.stderr, "made before") {
+			t.Errorf("503 first %v: stderr:\n%s", lost, r.stderr)
+		}
+		if got := refundedSoFar(t, h, ch.ID); got != 250 {
+			t.Errorf("refunded %s, want 2.50", got)
+		}
+	}
+
+	full[7] = "r-2"
+	h.run(t, "", full...).want(t, exitOK)
+	r := h.run(t, "", full...).want(t, exitOK)
+	if !strings.Contains(r.stderr, "already used by this refund: it was made before") || refundedSoFar(t, h, ch.ID) != 1000 {
+		t.Errorf("rerun of the full refund: stderr %s; refunded %s", r.stderr, refundedSoFar(t, h, ch.ID))
 	}
 }
