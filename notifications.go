@@ -1,7 +1,9 @@
 package justap
 
 import (
+	"bytes"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -242,52 +244,156 @@ func ParseNotification(body []byte, opts ...NotificationOption) (*Notification, 
 	if err != nil {
 		return nil, err
 	}
-	return cfg.parse(body)
+	n, _, err := cfg.parse(body)
+	return n, err
 }
 
-func (cfg *notifyConfig) parse(body []byte) (*Notification, error) {
+// parse decodes and authenticates a notification, and returns it with the
+// SHA-256 of its object's bytes as authenticated.
+func (cfg *notifyConfig) parse(body []byte) (*Notification, [sha256.Size]byte, error) {
+	n, object, err := cfg.decode(body)
+	if err != nil {
+		return nil, [sha256.Size]byte{}, err
+	}
+	return n, sha256.Sum256(object), nil
+}
+
+func (cfg *notifyConfig) decode(body []byte) (*Notification, []byte, error) {
 	if int64(len(body)) > cfg.maxBytes {
-		return nil, notificationErr(ErrNotificationTooLarge, "the body has %d bytes; the limit is %d (WithMaxNotificationBytes)",
+		return nil, nil, notificationErr(ErrNotificationTooLarge, "the body has %d bytes; the limit is %d (WithMaxNotificationBytes)",
 			len(body), cfg.maxBytes)
 	}
 	var env notificationEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, notificationErr(ErrNotificationMalformed, "the body is not a JSON object of event, is_encrypted and data (%s)",
+		return nil, nil, notificationErr(ErrNotificationMalformed, "the body is not a JSON object of event, is_encrypted and data (%s)",
 			describeJSONError(err))
+	}
+	if err := checkKeys("the body", body, envelopeFields); err != nil {
+		return nil, nil, err
 	}
 	switch {
 	case env.Event == nil || *env.Event == "":
-		return nil, notificationErr(ErrNotificationMalformed, `the body has no "event"`)
+		return nil, nil, notificationErr(ErrNotificationMalformed, `the body has no "event"`)
 	case len(env.Data) == 0 || string(env.Data) == "null":
-		return nil, notificationErr(ErrNotificationMalformed, `the body has no "data"`)
+		return nil, nil, notificationErr(ErrNotificationMalformed, `the body has no "data"`)
 	}
 	object := []byte(env.Data)
 	if env.IsEncrypted {
 		var text string
 		if json.Unmarshal(env.Data, &text) != nil {
-			return nil, notificationErr(ErrNotificationMalformed, `"data" of an encrypted notification must be a string of base64`)
+			return nil, nil, notificationErr(ErrNotificationMalformed, `"data" of an encrypted notification must be a string of base64`)
 		}
 		if len(cfg.keys) == 0 {
-			return nil, notificationErr(ErrNotificationUnauthenticated,
+			return nil, nil, notificationErr(ErrNotificationUnauthenticated,
 				"the notification is encrypted and no Justap public key is configured (use WithJustapPublicKey)")
 		}
 		ct, err := base64.StdEncoding.DecodeString(text)
 		if err != nil {
-			return nil, notificationErr(ErrNotificationMalformed, `"data" is not valid base64`)
+			return nil, nil, notificationErr(ErrNotificationMalformed, `"data" is not valid base64`)
 		}
 		if object, err = publicDecrypt(cfg.keys, ct); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else if !cfg.allowUnencrypted {
-		return nil, notificationErr(ErrNotificationUnauthenticated,
+		return nil, nil, notificationErr(ErrNotificationUnauthenticated,
 			"the notification is not encrypted, so nothing authenticates it; it is refused unless AllowUnencryptedNotifications is set")
 	}
 	n, err := decodeNotification(object)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	n.Event, n.Encrypted = EventType(*env.Event), env.IsEncrypted
-	return n, nil
+	if why := n.contradiction(); why != "" {
+		return nil, nil, notificationErr(ErrNotificationUnauthenticated,
+			"the envelope's event %q, which nothing authenticates, contradicts the authenticated object: %s; "+
+				"refused as a forgery (a genuine notification relabelled)", clipText(string(n.Event), 64), why)
+	}
+	return n, object, nil
+}
+
+// contradiction says how the event of the envelope, which sits outside
+// the encrypted data, contradicts the object's own fields, which are
+// inside it; "" when it does not. A paid notification must say is_paid
+// (and a trade_type of 2, Justap's TradeType_CHARGE_PAID, is charge.paid's
+// alone), a refunded one is_refund or an amount refunded, a reversed one
+// is_reversed, a closed one is_closed, and a charge event's object, when
+// named, is a Charge.
+func (n *Notification) contradiction() string {
+	if !n.Event.IsCharge() {
+		return ""
+	}
+	var d []string
+	if n.Object != "" && !strings.EqualFold(n.Object, "Charge") {
+		d = append(d, fmt.Sprintf("its object is %q, not a Charge", clipText(n.Object, 64)))
+	}
+	if n.TradeType == tradeTypeChargePaid && n.Event != EventChargePaid {
+		d = append(d, "its trade_type is 2, a charge paid")
+	}
+	switch n.Event {
+	case EventChargePaid:
+		if !n.IsPaid {
+			d = append(d, "is_paid is false")
+		}
+	case EventChargeRefunded:
+		if !n.IsRefund && n.AmountRefund <= 0 {
+			d = append(d, "is_refund is false and nothing is refunded")
+		}
+	case EventChargeReversed:
+		if !n.IsReversed {
+			d = append(d, "is_reversed is false")
+		}
+	case EventChargeClosed:
+		if !n.IsClosed {
+			d = append(d, "is_closed is false")
+		}
+	}
+	return strings.Join(d, "; ")
+}
+
+// tradeTypeChargePaid is the trade_type of a paid charge's notification in
+// Justap's own plugin (TradeType_CHARGE_PAID).
+const tradeTypeChargePaid = "2"
+
+// envelopeFields are the keys of a notification's envelope.
+var envelopeFields = map[string]string{"event": "", "is_encrypted": "", "data": ""}
+
+// checkKeys refuses a JSON object (what names it, for the error) that
+// gives a key twice, or a key that differs only by case from one of known:
+// encoding/json matches keys without regard to case and keeps the last of
+// duplicates, while Justap's own PHP plugin and every case-sensitive
+// reader keep another, so two readers of one notification would disagree
+// on what it says. b has been decoded as an object already.
+func checkKeys(what string, b []byte, known map[string]string) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil // not an object: the decoder has refused it already
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return notificationErr(ErrNotificationMalformed, "%s gives the key %q twice, which readers resolve differently",
+				what, clipText(k, 64))
+		}
+		seen[k] = true
+		if _, ok := known[k]; !ok {
+			for f := range known {
+				if strings.EqualFold(f, k) {
+					return notificationErr(ErrNotificationMalformed, "%s has the key %q, which differs from %q only by case; "+
+						"readers resolve it differently", what, clipText(k, 64), f)
+				}
+			}
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // describeJSONError says what is wrong with a JSON text without quoting
@@ -459,6 +565,9 @@ func decodeNotification(b []byte) (*Notification, error) {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(b, &all); err != nil {
 		return nil, notificationErr(ErrNotificationMalformed, "the notification object is not a JSON object (%s)", describeJSONError(err))
+	}
+	if err := checkKeys("the notification object", b, notificationFields); err != nil {
+		return nil, err
 	}
 	var w notificationWire
 	if err := json.Unmarshal(b, &w); err != nil {

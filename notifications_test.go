@@ -81,7 +81,7 @@ func TestParseNotificationKeyRotation(t *testing.T) {
 	other := &testKey(t).PublicKey // 2048 bits, not Justap's
 	paid2048 := readTestdata(t, "testdata/notifications/charge-paid.rsa2048.body")
 	paid4096 := readTestdata(t, "testdata/notifications/charge-paid.rsa4096.body")
-	otherBody := notificationBody(t, testKey(t), "charge.paid", []byte(`{"merchant_trade_id":"order-9"}`))
+	otherBody := notificationBody(t, testKey(t), "charge.paid", []byte(`{"merchant_trade_id":"order-9","is_paid":true}`))
 
 	for _, tc := range []struct {
 		name string
@@ -296,7 +296,7 @@ func TestParseNotificationPadding(t *testing.T) {
 		{"no separator", em(1, k-2, nil), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body := withBlocks(t, "charge.paid", rawBlock(key, tc.em))
+			body := withBlocks(t, "charge.created", rawBlock(key, tc.em))
 			if tc.ok {
 				if _, err := justap.ParseNotification(body, opt); err != nil {
 					t.Fatal(err)
@@ -388,14 +388,15 @@ func TestParseNotificationNamesTheField(t *testing.T) {
 }
 
 // TestParseNotificationKeyGivenTwice refuses an object whose key comes
-// twice, the first value wrong: the later value does not hide it.
+// twice, and names a value of the wrong type without quoting it.
 func TestParseNotificationKeyGivenTwice(t *testing.T) {
 	for object, want := range map[string]string{
-		// A value of the wrong JSON kind: encoding/json names the field.
-		`{"is_paid":"SECRET","is_paid":true}`: `"is_paid" is not true or false`,
+		// A key given twice is refused whatever its values: readers keep
+		// different ones.
+		`{"is_paid":"SECRET","is_paid":true}`:       `gives the key "is_paid" twice`,
+		`{"amount_total":"SECRET","amount_total":1}`: `gives the key "amount_total" twice`,
 		// A value the amount's own decoder refuses.
-		`{"amount_total":"SECRET","amount_total":1}`: "key given twice",
-		`{"amount_total":"SECRET","subject":"x"}`:    `"amount_total" is not an amount of yuan`,
+		`{"amount_total":"SECRET","subject":"x"}`: `"amount_total" is not an amount of yuan`,
 	} {
 		_, err := justap.ParseNotification(envelopeBody(t, "charge.paid", false, []byte(object)), justap.AllowUnencryptedNotifications())
 		if !errors.Is(err, justap.ErrNotificationMalformed) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "SECRET") {
@@ -416,10 +417,10 @@ func TestParseNotificationTolerantObject(t *testing.T) {
 		}
 		return n
 	}
-	n := parse(`{"trade_type":2,"charge_no":18446744073709551615,"notify_time":"1740877200","amount_total":"0.10",` +
+	n := parse(`{"trade_type":7,"charge_no":18446744073709551615,"notify_time":"1740877200","amount_total":"0.10",` +
 		`"amount_fee":1e-2,"charge_status":null,"data":null,"subject":null,"new_field":{"a":[1,2]},"is_paid":null}`)
 	want := &justap.Notification{
-		Event: "charge.future_event", TradeType: "2", ChargeNo: "18446744073709551615",
+		Event: "charge.future_event", TradeType: "7", ChargeNo: "18446744073709551615",
 		NotifyTime: time.Unix(1740877200, 0), AmountTotal: 10, AmountFee: 1,
 		Other: map[string]json.RawMessage{"new_field": json.RawMessage(`{"a":[1,2]}`)},
 	}

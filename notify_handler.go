@@ -3,6 +3,7 @@ package justap
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,8 +50,9 @@ type ChargeEventFunc func(ctx context.Context, ev *ChargeEvent) error
 
 // NotificationStore remembers which notifications were handled, so that
 // a resent notification is acknowledged without calling the function
-// again. Keys are opaque strings, one per notification (its app, event,
-// order and notify_id). The default store is in memory (see
+// again. Keys are opaque strings, one per notification, made from its
+// authenticated object alone (its app and notify_id, or the digest of the
+// object when it has no notify_id), never from the envelope's event. The default store is in memory (see
 // [NewMemoryNotificationStore]); a merchant running several instances can
 // plug in a shared one with [WithNotificationStore]. A store is only an
 // optimisation: the function must be idempotent anyway.
@@ -184,7 +186,7 @@ func (h *notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(ctx, w, http.StatusBadRequest, nil, notificationErr(ErrNotificationMalformed, "the body could not be read"))
 		return
 	}
-	n, err := h.cfg.parse(body)
+	n, digest, err := h.cfg.parse(body)
 	if err != nil {
 		status := http.StatusBadRequest
 		if errors.Is(err, ErrNotificationTooLarge) {
@@ -193,13 +195,13 @@ func (h *notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(ctx, w, status, nil, err)
 		return
 	}
-	status, err := h.handle(ctx, n)
+	status, err := h.handle(ctx, n, digest)
 	h.answer(ctx, w, status, n, err)
 }
 
 // handle processes an authenticated notification and returns the status
 // to answer.
-func (h *notifyHandler) handle(ctx context.Context, n *Notification) (int, error) {
+func (h *notifyHandler) handle(ctx context.Context, n *Notification, digest [sha256.Size]byte) (int, error) {
 	if !n.Event.IsCharge() {
 		return http.StatusOK, nil // acknowledged; the answer's log says it was not handled
 	}
@@ -210,10 +212,7 @@ func (h *notifyHandler) handle(ctx context.Context, n *Notification) (int, error
 	if err := rules.CheckMerchantID(n.MerchantTradeID); err != nil {
 		return http.StatusBadRequest, notificationErr(ErrNotificationMalformed, "the notification's merchant_trade_id %v", err)
 	}
-	if n.NotifyID == "" { // nothing identifies it among resends: no store, no sharing
-		return h.deliver(ctx, n, "")
-	}
-	key := notificationKey(h.appID, n)
+	key := notificationKey(h.appID, n, digest)
 	seen, err := h.cfg.store.Seen(ctx, key)
 	if err != nil {
 		return http.StatusInternalServerError, fmt.Errorf("justap: the notification store failed: %w", err)
@@ -228,14 +227,22 @@ func (h *notifyHandler) handle(ctx context.Context, n *Notification) (int, error
 	return status, err
 }
 
-// notificationKey identifies a notification among its resends.
-func notificationKey(appID string, n *Notification) string {
-	return strconv.Quote(appID) + " " + strconv.Quote(string(n.Event)) + " " +
-		strconv.Quote(n.MerchantTradeID) + " " + strconv.Quote(n.NotifyID)
+// notificationKey identifies a notification among its resends, from the
+// authenticated object alone: its app and notify_id, or when it has no
+// notify_id the digest of the object's bytes. The envelope's event is not
+// in it, since nothing authenticates it: a notification relabelled with
+// another event is the same notification. Nor is the order: blocks of two
+// authentic notifications spliced together carry the notify_id of one of
+// them, and so are that one.
+func notificationKey(appID string, n *Notification, digest [sha256.Size]byte) string {
+	if n.NotifyID != "" {
+		return strconv.Quote(appID) + " notify_id " + strconv.Quote(n.NotifyID)
+	}
+	return strconv.Quote(appID) + " sha256 " + hex.EncodeToString(digest[:])
 }
 
 // deliver reads the charge, checks it against the event, calls fn and, if
-// fn succeeds and key is set, remembers the notification.
+// fn succeeds, remembers the notification under key.
 func (h *notifyHandler) deliver(ctx context.Context, n *Notification, key string) (int, error) {
 	withRefunds := n.Event == EventChargeRefunded
 	readKey := strconv.Quote(n.MerchantTradeID) + " " + strconv.FormatBool(withRefunds)
@@ -261,11 +268,9 @@ func (h *notifyHandler) deliver(ctx context.Context, n *Notification, key string
 	if err := callSafely(ctx, h.fn, ev); err != nil {
 		return http.StatusInternalServerError, err
 	}
-	if key != "" {
-		if err := h.cfg.store.Remember(ctx, key); err != nil {
-			// fn has handled it; a resend calls fn again, which is safe.
-			h.log(ctx, slog.LevelWarn, "justap notification handled but not remembered", n, http.StatusOK, err)
-		}
+	if err := h.cfg.store.Remember(ctx, key); err != nil {
+		// fn has handled it; a resend calls fn again, which is safe.
+		h.log(ctx, slog.LevelWarn, "justap notification handled but not remembered", n, http.StatusOK, err)
 	}
 	return http.StatusOK, nil
 }

@@ -3,6 +3,7 @@ package justap_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +24,8 @@ import (
 	"github.com/justap-go/justap"
 	"github.com/justap-go/justap/internal/testutil"
 	"github.com/justap-go/justap/justaptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // apiCharge is a charge as the API sends it, with every kind of field, so
@@ -116,10 +120,26 @@ func post(h http.Handler, body []byte) *httptest.ResponseRecorder {
 	return rec
 }
 
-// notifyObject is a notification object for the handler tests.
-func notifyObject(mtid, notifyID string) []byte {
-	return []byte(`{"object":"Charge","trade_type":2,"notify_id":"` + notifyID + `","app_id":"` + testAppID +
-		`","merchant_trade_id":"` + mtid + `","amount_total":19.99,"is_paid":true,"subject":"SECRET-SUBJECT",` +
+// notifyObject is the object of a charge.paid notification for the
+// handler tests.
+func notifyObject(mtid, notifyID string) []byte { return eventObject(justap.EventChargePaid, mtid, notifyID) }
+
+// eventObject is the object of a notification of event, its fields
+// saying what the event says (as the envelope's event must agree with).
+func eventObject(event justap.EventType, mtid, notifyID string) []byte {
+	fields := `"trade_type":"charge","is_paid":false`
+	switch event {
+	case justap.EventChargePaid:
+		fields = `"trade_type":2,"is_paid":true`
+	case justap.EventChargeRefunded:
+		fields = `"trade_type":"charge","is_paid":true,"is_refund":true,"amount_refund":5`
+	case justap.EventChargeReversed:
+		fields = `"trade_type":"charge","is_reversed":true`
+	case justap.EventChargeClosed:
+		fields = `"trade_type":"charge","is_closed":true`
+	}
+	return []byte(`{"object":"Charge",` + fields + `,"notify_id":"` + notifyID + `","app_id":"` + testAppID +
+		`","merchant_trade_id":"` + mtid + `","amount_total":19.99,"subject":"SECRET-SUBJECT",` +
 		`"data":{"buyer_logon_id":"SECRET-BUYER@example.com","buyer_id":"2088102177846880","note":"a second block"}}`)
 }
 
@@ -221,7 +241,7 @@ func TestHandlerChecksTheEventsState(t *testing.T) {
 			h, api, _ := newNotifyHandler(t, r.fn)
 			api.setCharge("order-1001", apiCharge("order-1001", tc.paid, tc.reversed, tc.closed))
 			api.refunds = tc.refunds
-			wantStatus(t, post(h, notificationBody(t, key, string(tc.event), notifyObject("order-1001", "nt_1"))), tc.status)
+			wantStatus(t, post(h, notificationBody(t, key, string(tc.event), eventObject(tc.event, "order-1001", "nt_1"))), tc.status)
 			if tc.status != 200 {
 				if r.calls() != 0 {
 					t.Fatal("fn was called")
@@ -395,7 +415,10 @@ func TestHandlerIgnoresOtherEvents(t *testing.T) {
 }
 
 // TestHandlerDuplicates acknowledges a resent notification without a
-// second read or call; one without notify_id is handled each time.
+// second read or call; so is one without notify_id, known by the digest
+// of its object. A genuine notification relabelled with another event is
+// the same notification, or, where the event contradicts its object, a
+// forgery.
 func TestHandlerDuplicates(t *testing.T) {
 	var r eventLog
 	h, api, _ := newNotifyHandler(t, r.fn)
@@ -408,18 +431,25 @@ func TestHandlerDuplicates(t *testing.T) {
 	if r.calls() != 1 || api.reads.Load() != 1 {
 		t.Errorf("calls = %d, reads = %d; want 1, 1", r.calls(), api.reads.Load())
 	}
-	// Another notify_id, or another event, is another notification.
+	// Another notify_id is another notification.
 	wantStatus(t, post(h, notificationBody(t, key, "charge.paid", notifyObject("order-1001", "nt_2"))), 200)
-	wantStatus(t, post(h, notificationBody(t, key, "charge.completed", notifyObject("order-1001", "nt_1"))), 200)
+	if r.calls() != 2 {
+		t.Errorf("calls = %d, want 2", r.calls())
+	}
+	// The same object under another event: trade_type 2 is a payment's.
+	wantStatus(t, post(h, notificationBody(t, key, "charge.completed", notifyObject("order-1001", "nt_1"))), 400)
+	// And under an event it does not contradict: the same notification.
+	wantStatus(t, post(h, notificationBody(t, key, "charge.created", eventObject("charge.created", "order-1001", "nt_3"))), 200)
+	wantStatus(t, post(h, notificationBody(t, key, "charge.whatever", eventObject("charge.created", "order-1001", "nt_3"))), 200)
 	if r.calls() != 3 {
 		t.Errorf("calls = %d, want 3", r.calls())
 	}
-	// No notify_id: nothing tells resends apart, so each one is handled.
+	// No notify_id: the object's digest tells resends apart.
 	none := notificationBody(t, key, "charge.paid", notifyObject("order-1001", ""))
 	wantStatus(t, post(h, none), 200)
 	wantStatus(t, post(h, none), 200)
-	if r.calls() != 5 {
-		t.Errorf("calls = %d, want 5", r.calls())
+	if r.calls() != 4 {
+		t.Errorf("calls = %d, want 4", r.calls())
 	}
 }
 
@@ -628,7 +658,7 @@ func TestHandlerWithTheFake(t *testing.T) {
 	}
 	key := justapKey(t, justapKey4096)
 	object := func(notifyID string) []byte {
-		return []byte(`{"notify_id":"` + notifyID + `","app_id":"` + srv.AppID() + `","merchant_trade_id":"order-7"}`)
+		return []byte(`{"notify_id":"` + notifyID + `","app_id":"` + srv.AppID() + `","merchant_trade_id":"order-7","is_paid":true,"is_refund":true}`)
 	}
 	// Forged: paid, before it is.
 	wantStatus(t, post(h, notificationBody(t, key, "charge.paid", object("nt_1"))), 500)
@@ -700,7 +730,7 @@ func ExampleNotificationsService_Handler() {
 	// What Justap posts when the charge is paid (built here with the test
 	// key: the fake does not send notifications).
 	body := exampleNotification("testdata/test-only-justap-rsa2048.pem", "charge.paid",
-		[]byte(`{"notify_id":"nt_1","app_id":"`+srv.AppID()+`","merchant_trade_id":"order-1001","amount_total":19.99}`))
+		[]byte(`{"notify_id":"nt_1","trade_type":2,"app_id":"`+srv.AppID()+`","merchant_trade_id":"order-1001","amount_total":19.99,"is_paid":true}`))
 
 	// Before the customer pays, the API does not confirm it: 500, and
 	// Justap will send it again.
@@ -772,4 +802,134 @@ func ExampleNotificationsService_Handler_sweep() {
 	// Output:
 	// charge.paid order-3
 	// charge.paid order-1
+}
+
+// TestHandlerIdentityFromAuthenticatedBytes: what a notification is and
+// which one it is come from its authenticated object alone. A genuine
+// charge.refunded reposted as charge.paid or as an unknown charge event
+// is the same notification (acknowledged, fn not called again), or, where
+// the envelope's event contradicts the object, a forgery (400). Blocks of
+// two genuine notifications spliced together carry the notify_id of one
+// of them and are that one. Key-case and duplicate-key variants, which
+// two readers would decode differently, are refused.
+func TestHandlerIdentityFromAuthenticatedBytes(t *testing.T) {
+	t.Parallel()
+	var r eventLog
+	h, api, _ := newNotifyHandler(t, r.fn, justap.AllowUnencryptedNotifications())
+	key := justapKey(t, justapKey2048)
+	for _, o := range []string{"order-1", "order-2"} {
+		api.setCharge(o, apiCharge(o, true, false, false))
+	}
+	api.refunds = []string{refundDone}
+
+	refunded := eventObject(justap.EventChargeRefunded, "order-1", "nt_R")
+	wantStatus(t, post(h, notificationBody(t, key, "charge.refunded", refunded)), 200)
+	require.Equal(t, 1, r.calls())
+	for event, status := range map[string]int{
+		"charge.paid": 200, "charge.some_future_event": 200, "charge.refunded": 200,
+		"charge.reversed": 400, "charge.closed": 400,
+	} {
+		wantStatus(t, post(h, notificationBody(t, key, event, refunded)), status)
+	}
+	assert.Equal(t, 1, r.calls(), "a relabelled copy ran the function again")
+
+	// Two genuine notifications whose first block ends at a comma, so that
+	// either's first block and the other's second make a valid object.
+	k := key.Size() - 11
+	head := func(order string) string {
+		h := `{"object":"Charge","trade_type":2,"is_paid":true,"app_id":"` + testAppID + `","merchant_trade_id":"` + order + `","pad":"`
+		return h + strings.Repeat("x", k-len(h)-2) + `",`
+	}
+	tail := func(id string) string { return `"notify_id":"` + id + `","amount_total":19.99}` }
+	a, b := []byte(head("order-1")+tail("nt_A")), []byte(head("order-2")+tail("nt_B"))
+	ca, cb := encryptBlocks(t, key, a), encryptBlocks(t, key, b)
+	require.Len(t, ca, 2*key.Size())
+	for _, ct := range [][]byte{ca, cb} {
+		wantStatus(t, post(h, envelopeBody(t, "charge.paid", true, base64.StdEncoding.EncodeToString(ct))), 200)
+	}
+	require.Equal(t, 3, r.calls())
+	n := key.Size()
+	for _, ct := range [][]byte{append(ca[:n:n], cb[n:]...), append(cb[:n:n], ca[n:]...)} {
+		body := envelopeBody(t, "charge.paid", true, base64.StdEncoding.EncodeToString(ct))
+		_, err := justap.ParseNotification(body, justap.WithJustapPublicKey(&key.PublicKey))
+		require.NoError(t, err, "the splice must be a valid notification for the test to mean anything")
+		wantStatus(t, post(h, body), 200)
+	}
+	assert.Equal(t, 3, r.calls(), "a splice of genuine blocks ran the function again")
+
+	// Readers that disagree: refused, encrypted or not.
+	genuine := string(eventObject(justap.EventChargePaid, "order-1", "nt_C"))
+	for _, obj := range []string{
+		strings.Replace(genuine, `"app_id"`, `"app_id":"other_app","APP_ID"`, 1),
+		strings.Replace(genuine, `"merchant_trade_id"`, `"merchant_trade_id":"order-2","merchant_trade_id"`, 1),
+		strings.Replace(genuine, `"merchant_trade_id"`, `"Merchant_Trade_ID":"order-2","merchant_trade_id"`, 1),
+		strings.Replace(genuine, `"is_paid"`, `"iſ_paid":false,"is_paid"`, 1), // ſ folds to s in encoding/json
+	} {
+		wantStatus(t, post(h, notificationBody(t, key, "charge.paid", []byte(obj))), 400)
+		wantStatus(t, post(h, envelopeBody(t, "charge.paid", false, []byte(obj))), 400)
+	}
+	enc := string(notificationBody(t, key, "charge.paid", []byte(genuine)))
+	for _, env := range []string{
+		strings.Replace(enc, `"event"`, `"EVENT":"charge.refunded","event"`, 1),
+		strings.Replace(enc, `"event"`, `"event":"charge.refunded","event"`, 1),
+	} {
+		wantStatus(t, post(h, []byte(env)), 400)
+	}
+	assert.Equal(t, 3, r.calls())
+}
+
+// TestHandlerStoreSurvivesReposts: one authentic notification reposted
+// 100,000 times (10,000 under the race detector), each time under another
+// event name, takes one entry of the store: the entries of the real
+// notifications stay, so their resends still do not run the function, and
+// memory stays bounded (the figure is logged).
+func TestHandlerStoreSurvivesReposts(t *testing.T) {
+	t.Parallel()
+	n := 100_000
+	if raceEnabled {
+		n = 10_000
+	}
+	var r eventLog
+	const real = 50
+	h, api, _ := newNotifyHandler(t, r.fn, justap.WithNotificationStore(justap.NewMemoryNotificationStore(real+1)),
+		justap.WithNotificationLogger(nil)) // a log of every repost would be the memory measured
+	key := justapKey(t, justapKey2048)
+	bodies := make([][]byte, real)
+	for i := range bodies {
+		o := fmt.Sprintf("order-%d", i)
+		api.setCharge(o, apiCharge(o, true, false, false))
+		bodies[i] = notificationBody(t, key, "charge.paid", notifyObject(o, fmt.Sprintf("nt_%d", i)))
+		wantStatus(t, post(h, bodies[i]), 200)
+	}
+	// The one reposted: a genuine charge.created, which any unknown
+	// charge event agrees with.
+	created := notificationBody(t, key, "charge.created", eventObject(justap.EventChargeCreated, "order-0", "nt_created"))
+	wantStatus(t, post(h, created), 200)
+	require.Equal(t, real+1, r.calls())
+
+	var data struct {
+		Data string `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(created, &data))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		body := []byte(`{"event":"charge.relabel_` + strconv.Itoa(i) + `","is_encrypted":true,"data":"` + data.Data + `"}`)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/justap/notify", bytes.NewReader(body)))
+		if rec.Code != 200 {
+			t.Fatalf("repost %d: status %d", i, rec.Code)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d reposts: heap %+d bytes after GC, %d API reads, %d calls", n, grown, api.reads.Load(), r.calls())
+	assert.Equal(t, real+1, r.calls(), "a repost ran the function")
+	assert.Less(t, grown, int64(1<<20), "memory grew with the reposts")
+	for i, b := range bodies {
+		wantStatus(t, post(h, b), 200)
+		require.Equal(t, real+1, r.calls(), "the real notification %d was forgotten", i)
+	}
 }
