@@ -393,7 +393,7 @@ func TestParseNotificationKeyGivenTwice(t *testing.T) {
 	for object, want := range map[string]string{
 		// A key given twice is refused whatever its values: readers keep
 		// different ones.
-		`{"is_paid":"SECRET","is_paid":true}`:       `gives the key "is_paid" twice`,
+		`{"is_paid":"SECRET","is_paid":true}`:        `gives the key "is_paid" twice`,
 		`{"amount_total":"SECRET","amount_total":1}`: `gives the key "amount_total" twice`,
 		// A value the amount's own decoder refuses.
 		`{"amount_total":"SECRET","subject":"x"}`: `"amount_total" is not an amount of yuan`,

@@ -122,7 +122,9 @@ func post(h http.Handler, body []byte) *httptest.ResponseRecorder {
 
 // notifyObject is the object of a charge.paid notification for the
 // handler tests.
-func notifyObject(mtid, notifyID string) []byte { return eventObject(justap.EventChargePaid, mtid, notifyID) }
+func notifyObject(mtid, notifyID string) []byte {
+	return eventObject(justap.EventChargePaid, mtid, notifyID)
+}
 
 // eventObject is the object of a notification of event, its fields
 // saying what the event says (as the envelope's event must agree with).
