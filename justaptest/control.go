@@ -4,9 +4,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"html/template"
 	"io"
+	"mime"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +24,10 @@ const controlPrefix = "/justaptest/"
 // methods, over HTTP, for tests not written in Go (cmd/justap-mock), and
 // the pay page the charges' QR codes and pay URLs lead to.
 func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
+	if err := h.checkControl(r); err != nil {
+		controlError(w, err)
+		return
+	}
 	path := strings.TrimPrefix(r.URL.Path, controlPrefix)
 	seg := strings.Split(path, "/")
 	switch {
@@ -132,6 +140,102 @@ func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 	default:
 		controlError(w, errorf(codeNotFound, "no control endpoint %s %s", r.Method, r.URL.Path))
 	}
+}
+
+// WithControlHosts names the hosts, besides loopback names and addresses
+// and the address the fake is served on, by which its control endpoints
+// may be reached: a service name in a container network, say
+// ("justap-mock"). See [Handler] for why the others are refused.
+func WithControlHosts(hosts ...string) Option {
+	return func(o *options) error {
+		for _, h := range hosts {
+			if h == "" || strings.ContainsAny(h, ":/ ") {
+				return fmt.Errorf("justaptest: WithControlHosts: %q is not a host name", h)
+			}
+			o.controlHosts = append(o.controlHosts, strings.ToLower(h))
+		}
+		return nil
+	}
+}
+
+// checkControl refuses a control request that a web page could have made
+// from another site, since a page open on the developer's machine can
+// reach the fake on loopback:
+//
+//   - its Host must be a loopback name (localhost, *.localhost) or
+//     address, the address the request came in on, or a host of
+//     WithControlHosts: a name an attacker's DNS points at 127.0.0.1 (DNS
+//     rebinding) is refused, so a page cannot read the answers;
+//   - an Origin header, which browsers send on cross-site requests and on
+//     POSTs, must name the fake itself;
+//   - a POST or DELETE must carry JSON (Content-Type application/json) or
+//     no body at all, never the form, multipart or text/plain body a page
+//     can send without asking; the pay page's own form is the exception,
+//     and is accepted only with the fake's own Origin.
+func (h *Handler) checkControl(r *http.Request) *apiError {
+	host := r.Host
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		host = hn
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	if !h.controlHost(r, host) {
+		return errorf(codePermissionDenied, "control endpoints answer only to a loopback host or the fake's own address "+
+			"(or a host of WithControlHosts, -control-host): the Host %q may be a DNS-rebinding page", clip(r.Host))
+	}
+	origin := r.Header.Get("Origin")
+	if origin != "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if !strings.EqualFold(origin, scheme+"://"+r.Host) {
+			return errorf(codePermissionDenied, "control endpoints refuse requests from the web page of another origin (%q)", clip(origin))
+		}
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodDelete {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	switch {
+	case mt == "application/json":
+	case ct == "" && r.ContentLength == 0:
+	case mt == "application/x-www-form-urlencoded" && origin != "" && strings.HasSuffix(r.URL.Path, "/pay"):
+		// The pay page's own form, posted from the fake's own page.
+	default:
+		return errorf(codeInvalidArgument, "control endpoints take application/json, or no body; not %q, which a web page "+
+			"of another site can send", clip(ct))
+	}
+	return nil
+}
+
+// controlHost reports whether host (lower case, without port or brackets)
+// may reach the control endpoints.
+func (h *Handler) controlHost(r *http.Request, host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || slices.Contains(h.opts.controlHosts, host) {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ta, ok := la.(*net.TCPAddr); ok && ta.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// clip bounds a header's text quoted in an error.
+func clip(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "…"
+	}
+	return s
 }
 
 func controlError(w http.ResponseWriter, e *apiError) {

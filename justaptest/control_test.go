@@ -23,9 +23,9 @@ func TestControlEndpoints(t *testing.T) {
 	if page.status != 200 || !strings.Contains(string(page.body), "<form") || !strings.Contains(string(page.body), "10.00") {
 		t.Errorf("pay page: %d %s", page.status, page.body)
 	}
-	// The page's form pays the charge.
+	// The page's form pays the charge (a browser sends the page's origin).
 	form := raw(t, f.srv, "POST", "/justaptest/charges/"+ch.ID+"/pay", url.Values{}.Encode(),
-		"Content-Type", "application/x-www-form-urlencoded", "X-Justap-Api-Key", "")
+		"Content-Type", "application/x-www-form-urlencoded", "Origin", f.srv.URL, "X-Justap-Api-Key", "")
 	if form.status != 200 || !strings.Contains(string(form.body), "Paid") || strings.Contains(string(form.body), "<form") {
 		t.Errorf("form pay: %d %s", form.status, form.body)
 	}
@@ -170,5 +170,98 @@ func TestControlEndpointsForDeliveries(t *testing.T) {
 	pub, err := justap.ParsePublicKeyPEM(pemText.body)
 	if pemText.status != 200 || err != nil || !pub.Equal(f.srv.PlatformPublicKey()) {
 		t.Errorf("platform-key: %d %s %v", pemText.status, pemText.body, err)
+	}
+}
+
+// TestControlRefusesCrossSiteRequests: a web page open on the developer's
+// machine cannot drive the fake's control endpoints. A Host that is not a
+// loopback name or the fake's address (DNS rebinding), an Origin of
+// another site, and the bodies a page can post without a preflight
+// (text/plain, a form, multipart) are refused, and nothing changes; the
+// same requests from a test, a script or the fake's own pay page pass.
+func TestControlRefusesCrossSiteRequests(t *testing.T) {
+	f := newFixture(t)
+	ch := f.create(t, params("o", 1000))
+	do := func(method, path, host, origin, ctype, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body == "" {
+			req.Body, req.ContentLength = nil, 0
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	pay := "/justaptest/charges/" + ch.ID + "/pay"
+	port := strings.TrimPrefix(f.srv.URL, "http://127.0.0.1")
+	for _, tc := range []struct {
+		name                      string
+		method, path              string
+		host, origin, ctype, body string
+	}{
+		{name: "rebound host", method: "POST", path: pay, host: "attacker.example" + port},
+		{name: "rebound host reads", method: "GET", path: "/justaptest/deliveries", host: "attacker.example" + port},
+		{name: "rebound host, reset", method: "POST", path: "/justaptest/reset", host: "rebind.attacker.example"},
+		{name: "foreign origin", method: "POST", path: pay, origin: "https://attacker.example"},
+		{name: "null origin", method: "POST", path: "/justaptest/reset", origin: "null"},
+		{name: "text/plain", method: "POST", path: "/justaptest/faults", ctype: "text/plain", body: `{"count":1,"kind":"reset"}`},
+		{name: "form without origin", method: "POST", path: pay, ctype: "application/x-www-form-urlencoded", body: "a=1"},
+		{name: "multipart", method: "POST", path: "/justaptest/reset", ctype: "multipart/form-data; boundary=x", body: "--x--"},
+		{name: "form to reset, same origin", method: "POST", path: "/justaptest/reset", origin: f.srv.URL,
+			ctype: "application/x-www-form-urlencoded", body: "a=1"},
+	} {
+		if got := do(tc.method, tc.path, tc.host, tc.origin, tc.ctype, tc.body); got < 400 {
+			t.Errorf("%s: status %d, want a refusal", tc.name, got)
+		}
+	}
+	if got, _ := f.srv.Charge(ch.ID); got.Paid || f.srv.PendingFaults() != 0 || len(f.srv.Charges()) != 1 {
+		t.Fatalf("a refused request changed the fake: paid %v, %d faults, %d charges", got.Paid, f.srv.PendingFaults(), len(f.srv.Charges()))
+	}
+
+	// What tests, scripts and the pay page send.
+	for _, tc := range []struct {
+		name                      string
+		host, origin, ctype, body string
+	}{
+		{name: "localhost", host: "localhost" + port, ctype: "application/json", body: `{"count":1,"kind":"reset"}`},
+		{name: "same origin", origin: f.srv.URL, ctype: "application/json; charset=utf-8", body: `{"count":1,"kind":"reset"}`},
+	} {
+		if got := do("POST", "/justaptest/faults", tc.host, tc.origin, tc.ctype, tc.body); got != 200 {
+			t.Errorf("%s: status %d, want 200", tc.name, got)
+		}
+	}
+	if got := do("POST", pay, "", f.srv.URL, "application/x-www-form-urlencoded", ""); got != 200 {
+		t.Errorf("the pay page's form: status %d", got)
+	}
+	if got := do("POST", "/justaptest/reset", "", "", "", ""); got != 200 {
+		t.Errorf("curl -X POST: status %d", got)
+	}
+
+	// A host named by WithControlHosts, as a container network names it.
+	g := newFixture(t, justaptest.WithControlHosts("justap-mock"))
+	req, _ := http.NewRequest("POST", g.srv.URL+"/justaptest/reset", nil)
+	req.Host = "justap-mock:21011"
+	resp, err := g.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("WithControlHosts: status %d", resp.StatusCode)
 	}
 }

@@ -54,6 +54,8 @@ type options struct {
 	schedule         []time.Duration
 	notifyClient     *http.Client
 	notifyAnyAddress bool
+
+	controlHosts []string // WithControlHosts
 }
 
 // WithAPIKey sets the API key the fake accepts (default DefaultAPIKey). A

@@ -43,6 +43,13 @@
 // also checks every request's signature as a signing gateway does, and
 // refuses unsigned, altered, stale or replayed requests with 401.
 //
+// The control endpoints refuse what a web page open on this machine could
+// send them: a Host that is not a loopback name or the address served (a
+// DNS-rebinding page), an Origin of another site, and bodies other than
+// JSON (a form, text/plain), but for the pay page's own form. Name other
+// hosts it is reached by, such as a container's service name, with
+// -control-host.
+//
 // See "go doc github.com/justap-go/justap/justaptest" for the rules the
 // fake enforces. Serve it on loopback only: anyone who reaches it can pay
 // its charges.
@@ -90,6 +97,8 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	schedule := fs.String("notify-schedule", "justap", `waits between notification attempts: "justap" (15s to 15h), "fast" (1s to 1m) or a list such as 1s,5s,30s`)
 	anyAddress := fs.Bool("notify-any-address", false, "post notifications to any address, not only loopback ones")
 	platformKey := fs.String("platform-key", "", "PEM file of the RSA private key notifications are encrypted with (default: a new key)")
+	controlHosts := fs.String("control-host", "", "comma-separated host names, besides loopback ones and the address served, "+
+		"by which the /justaptest/ endpoints may be reached (a container's service name)")
 	verbose := fs.Bool("v", false, "log every request (never bodies or keys)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -134,6 +143,9 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 			return fmt.Errorf("-platform-key %s: %w", *platformKey, err)
 		}
 		opts = append(opts, justaptest.WithPlatformKey(key))
+	}
+	if *controlHosts != "" {
+		opts = append(opts, justaptest.WithControlHosts(strings.Split(*controlHosts, ",")...))
 	}
 	if *verbose {
 		opts = append(opts, justaptest.WithLogger(slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))))

@@ -340,3 +340,64 @@ func TestParseSchedule(t *testing.T) {
 		t.Error("a public key was accepted as -platform-key")
 	}
 }
+
+// TestControlRefusesWebPages: the mock's control endpoints refuse what a
+// web page could send them (another Host, another Origin, a text/plain
+// body), and -control-host admits a host name by which it is reached.
+func TestControlRefusesWebPages(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-control-host", "justap-mock,mock.internal"}, io.Discard, ready)
+	}()
+	var base string
+	select {
+	case base = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	post := func(host, origin, ctype, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, base+"/justaptest/faults", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		req.Header.Set("Content-Type", ctype)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const fault = `{"count":1,"kind":"reset"}`
+	for _, tc := range []struct{ host, origin, ctype string }{
+		{host: "attacker.example"}, {origin: "http://attacker.example"}, {ctype: "text/plain"},
+	} {
+		if tc.ctype == "" {
+			tc.ctype = "application/json"
+		}
+		if got := post(tc.host, tc.origin, tc.ctype, fault); got != http.StatusForbidden && got != http.StatusBadRequest {
+			t.Errorf("%+v: status %d, want a refusal", tc, got)
+		}
+	}
+	for _, host := range []string{"", "justap-mock:21011", "localhost"} {
+		if got := post(host, "", "application/json", fault); got != http.StatusOK {
+			t.Errorf("host %q: status %d, want 200", host, got)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
