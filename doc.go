@@ -81,11 +81,13 @@
 //		// Success. ch.Recovered says it was found after a lost answer.
 //	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
 //		// Reused id: MerchantTradeID already names a charge (e.Charge, when
-//		// it could be read) that this call did not create. Nothing moved now;
-//		// use a new id for new money.
+//		// it could be read) that this call did not create; nothing moved now.
+//		// e.SameMoney(): it is what was asked, made before this call (a retry
+//		// continuing an earlier call passes ContinuesFrom). Otherwise it is
+//		// other money: new money needs a new id.
 //	case errors.As(err, &e) && e.OutcomeUnknown():
 //		// Outcome unknown: the charge may exist. Retry later with the same
-//		// MerchantTradeID, or look it up with GetByMerchantTradeID.
+//		// params and justap.ContinuesFrom(e.Began).
 //	default:
 //		// Refused: nothing moved. A *ValidationError was never sent;
 //		// otherwise e says why, and e.Retryable() whether trying again
@@ -100,14 +102,58 @@
 // retry refused as a duplicate or by running out of attempts, Create looks
 // the object up by its merchant id (GetByMerchantTradeID, or
 // GetByMerchantRefundID, which matches the id that Refunds.Create records in
-// the refund's metadata under MerchantRefundIDMetadataKey). If it exists and
-// is what was asked (app, amount, channel and currency of a charge; charge
-// and amount of a refund), Create returns it with Recovered set, and logs an
-// info record when a logger is set. If it exists for other money, the error
-// matches ErrReusedID. If the lookup finds nothing or fails, the error keeps
-// OutcomeUnknown. A create refused as a duplicate on its first attempt
-// matches ErrConflict and ErrReusedID, with the object the id names in the
-// error's Charge or Refund field. WithRecovery(false) turns the lookups off.
+// the refund's metadata under MerchantRefundIDMetadataKey), and decides by
+// these rules, each of which a merchant can check:
+//
+//   - An object is this call's only if it is what was asked: the app,
+//     amount, channel and currency of a charge; the charge and amount of a
+//     refund. Text fields (subject, body, description) are not compared,
+//     since a gateway may trim or re-encode them.
+//   - An object is this call's only if the gateway stamped its creation no
+//     earlier than the call began, less [ClockSkewAllowance] (5 minutes).
+//     An older object for the same money is yesterday's, not today's: the
+//     error matches ErrReusedID and e.SameMoney() is true. An object with no
+//     creation time cannot be placed, and the outcome stays unknown.
+//   - A full refund (no amount) is for the whole rest: a refund found by its
+//     id matches only if its amount is the charge's amount less the refunds
+//     made before it, that is, all that was refundable when the call began.
+//   - An object for other money matches ErrReusedID, with e.SameMoney()
+//     false and the message saying what differs.
+//   - If the lookup finds nothing or fails, the error keeps OutcomeUnknown:
+//     the SDK never says "refused" when money may have moved.
+//
+// A create the gateway refuses as a duplicate on its first attempt matches
+// ErrConflict and ErrReusedID, with the object the id names in the error's
+// Charge or Refund field, by the same rules. A recovered object is returned
+// with Recovered set, and an info record is logged when a logger is set.
+// WithRecovery(false) turns the lookups off.
+//
+// Only the caller knows that a create continues an earlier one, so a retry
+// after an unknown outcome says so with [ContinuesFrom]. Then an object that
+// is what was asked and was created no earlier than that time, less the
+// allowance, is this call's, found after a duplicate or a lost answer alike.
+// A job that survives restarts stores the params and the time of the first
+// attempt next to its own work, and runs:
+//
+//	// job.Params and job.Began were stored before the first attempt.
+//	for {
+//		_, err := c.Charges.Create(ctx, job.Params, justap.ContinuesFrom(job.Began))
+//		var e *justap.Error
+//		if err == nil {
+//			return job.Done(ctx) // created by this call or an earlier attempt
+//		}
+//		if !errors.As(err, &e) || !e.OutcomeUnknown() {
+//			return job.Fail(ctx, err) // refused, or the id names other money
+//		}
+//		select { // unknown still: the same params and time, later
+//		case <-ctx.Done():
+//			return ctx.Err() // a restart runs the loop again from the store
+//		case <-time.After(time.Minute):
+//		}
+//	}
+//
+// The first attempt may pass ContinuesFrom too (with the stored time), so
+// every attempt of the job is the same call.
 //
 // # Listing
 //
@@ -122,8 +168,11 @@
 // they page by these cursors for you, one page in memory at a time, and
 // fetch a page only when the loop reaches it. Limit stays the page size;
 // Take stops a walk after a number of items without fetching further. A
-// page larger than asked for, or pages that cycle back to a cursor already
-// used, end the walk with ErrMalformedResponse instead of looping.
+// walk never yields an object twice and never loops: a page larger than
+// asked for, a cursor already used, a page that repeats the cursor's item
+// or an item of the previous page (an inclusive cursor), an item twice on
+// one page, or an item out of the newest-first order across pages end the
+// walk with ErrMalformedResponse. Only the previous page's ids are kept.
 //
 // # Wire formats
 //
@@ -160,9 +209,28 @@
 // unencrypted notification is refused unless [AllowUnencryptedNotifications]
 // is set. [ParseNotification] decodes and authenticates without the rest.
 //
+// What a notification is and which one it is come only from authenticated
+// bytes, by these rules:
+//
+//   - Its identity among resends is its app and notify_id, read from the
+//     decrypted object, or, without a notify_id, a SHA-256 digest of the
+//     decrypted object; the envelope's event, which is not encrypted, is not
+//     part of it, so a relabelled copy is the same notification.
+//   - The envelope's event must agree with the decrypted object's own
+//     fields (charge.paid needs is_paid, charge.refunded is_refund or an
+//     amount refunded, charge.reversed is_reversed, charge.closed is_closed,
+//     and trade_type 2 is only charge.paid); a notification where they
+//     disagree is a forgery: 400, and the function is not called.
+//   - A decrypted object with a key twice, or with a key differing only by
+//     case from a known key (app_id and APP_ID), is refused (400), since
+//     readers that keep the first or match case would read another
+//     notification than this package.
+//   - An event that is not about a charge is acknowledged and takes no
+//     space in the store.
+//
 // The function must be idempotent: Justap resends until it gets a 2xx, and
 // a [NotificationStore] (in memory by default) only spares the calls it can
-// recognise by notify_id. Justap gives up after about 25 hours, so run the
+// recognise by that identity. Justap gives up after about 25 hours, so run the
 // same function from a periodic sweep as well:
 //
 //	for ch, err := range c.Charges.All(ctx, &justap.ChargeListParams{

@@ -326,9 +326,14 @@ func ExampleError_OutcomeUnknown() {
 		fmt.Println("created", ch.ID, "recovered:", ch.Recovered)
 	case errors.As(err, &e) && errors.Is(err, justap.ErrReusedID):
 		// Nothing was created now; e.Charge is the charge the id names.
-		fmt.Println("order-1001 was used before: use a new id for new money")
+		if e.SameMoney() {
+			fmt.Println("order-1001 was charged before this call, for this money")
+		} else {
+			fmt.Println("order-1001 names other money: new money needs a new id")
+		}
 	case errors.As(err, &e) && e.OutcomeUnknown():
-		fmt.Println("may or may not exist: retry later with order-1001")
+		// Store e.Began with the params; retry later with ContinuesFrom.
+		fmt.Println("may or may not exist: retry later with order-1001 and justap.ContinuesFrom", e.Began.IsZero())
 	default:
 		fmt.Println("refused, nothing created:", err)
 	}

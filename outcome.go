@@ -299,8 +299,7 @@ func (rc *recovery[T]) reused(e *Error, obj *T, d, why string) {
 		at = "at " + t.UTC().Format(time.RFC3339)
 	}
 	e.Message = name + ", which matches what was asked; it was created " + at + " and " + why +
-		", so this call did not create it; if this create continues an earlier call, retry it with ContinuesFrom " +
-		"and the time that call began" + last
+		", so this call did not create it" + last
 }
 
 func suffix(s, prefix string) string {

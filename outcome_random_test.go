@@ -503,7 +503,7 @@ func runRandomCase(t *testing.T, faulty func() (*justap.Client, *stepper), setup
 	}
 	// create makes the create with c, its attempts meeting steps, and
 	// returns its outcome and the id of the object it returned.
-	create := func(steps []step, opts ...justap.Option) (err error, gotID string, recovered, matches bool) {
+	create := func(steps []step, opts ...justap.Option) (gotID string, recovered, matches bool, err error) {
 		c, st := faulty()
 		st.plan(op, steps)
 		if rc.refund {
@@ -525,7 +525,7 @@ func runRandomCase(t *testing.T, faulty func() (*justap.Client, *stepper), setup
 		}
 		st.plan("", nil)
 		srv.ClearFaults()
-		return err, gotID, recovered, matches
+		return gotID, recovered, matches, err
 	}
 	// createdAt is when the fake made the object with that id.
 	createdAt := func(objectID string) time.Time {
@@ -609,7 +609,7 @@ func runRandomCase(t *testing.T, faulty func() (*justap.Client, *stepper), setup
 		srv.FailNext(1, f)
 	}
 	began := time.Now()
-	err, gotID, recovered, matches := create(rc.steps)
+	gotID, recovered, matches, err := create(rc.steps)
 	out := check("create", before, began, err, gotID, matches)
 	var e *justap.Error
 	errors.As(err, &e)
@@ -630,7 +630,7 @@ func runRandomCase(t *testing.T, faulty func() (*justap.Client, *stepper), setup
 			opts = append(opts, justap.ContinuesFrom(e.Began))
 		}
 		beforeRetry := holding(chargeID)
-		err, gotID, _, matches := create(rc.retrySteps, opts...)
+		gotID, _, matches, err := create(rc.retrySteps, opts...)
 		var rout string
 		if rc.handRetry == "continues" {
 			// The call it continues began before the first create: what

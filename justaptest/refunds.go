@@ -168,3 +168,29 @@ func (h *Handler) Refund(refundID string) (*justap.Refund, bool) {
 	}
 	return &rf, true
 }
+
+// Refunds returns a copy of every refund of the charge, newest first, as
+// the API would return them now; nil when there is no such charge.
+func (h *Handler) Refunds(chargeID string) []*justap.Refund {
+	h.mu.Lock()
+	c, err := h.findCharge(chargeID)
+	var b []byte
+	if err == nil {
+		all := slices.Clone(c.refunds)
+		newestFirst(all)
+		views := make([]*refundJSON, len(all))
+		for i, r := range all {
+			views[i] = r.wire()
+		}
+		b, err = marshal(views)
+	}
+	h.mu.Unlock()
+	if err != nil {
+		return nil
+	}
+	var out []*justap.Refund
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic("justaptest: cannot decode its own refunds: " + err.Error())
+	}
+	return out
+}

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/justap-go/justap"
 	"github.com/justap-go/justap/justaptest"
 )
@@ -188,5 +190,38 @@ func TestGetRefund(t *testing.T) {
 		if _, err := f.c.Refunds.Get(ctx, tc.charge, tc.refund); !errors.Is(err, justap.ErrNotFound) {
 			t.Errorf("%s: %v, want ErrNotFound", tc.name, err)
 		}
+	}
+}
+
+// TestRefundsOfACharge: srv.Refunds lists every refund of one charge,
+// newest first, and nothing for an unknown charge.
+func TestRefundsOfACharge(t *testing.T) {
+	f := newFixture(t)
+	a := f.paid(t, "a", 1000)
+	b := f.paid(t, "b", 1000)
+	var ids []string
+	for i, amount := range []justap.Amount{100, 200} {
+		f.clock.Advance(time.Second)
+		rf, err := f.refund(a.ID, fmt.Sprintf("r%d", i), amount)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append([]string{rf.ID}, ids...)
+	}
+	var got []string
+	for _, r := range f.srv.Refunds(a.ID) {
+		if r.ChargeID != a.ID {
+			t.Errorf("refund %s is of %s, not %s", r.ID, r.ChargeID, a.ID)
+		}
+		got = append(got, r.ID)
+	}
+	if diff := cmp.Diff(ids, got); diff != "" {
+		t.Errorf("srv.Refunds(a) (-want +got):\n%s", diff)
+	}
+	if rs := f.srv.Refunds(b.ID); len(rs) != 0 {
+		t.Errorf("srv.Refunds(b) = %d refunds, want none", len(rs))
+	}
+	if rs := f.srv.Refunds("ch_nope"); rs != nil {
+		t.Errorf("srv.Refunds(unknown) = %v, want nil", rs)
 	}
 }

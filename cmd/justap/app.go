@@ -45,7 +45,8 @@ Usage:
                                         refund a paid charge (asks to confirm); without
                                         --merchant-refund-id one is made up and printed; the
                                         same command again never refunds twice (exit 0 if that
-                                        refund was made before, 3 if the id names other money)
+                                        refund was made before for the same money, with --full
+                                        for the whole rest; 3 if the id names other money)
   justap refunds get CHARGE REFUND      show a refund
   justap refunds list CHARGE            list a charge's refunds
   justap reconcile --since T --until T [--lookback-days N]
