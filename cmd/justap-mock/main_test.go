@@ -345,21 +345,7 @@ func TestParseSchedule(t *testing.T) {
 // web page could send them (another Host, another Origin, a text/plain
 // body), and -control-host admits a host name by which it is reached.
 func TestControlRefusesWebPages(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-control-host", "justap-mock,mock.internal"}, io.Discard, ready)
-	}()
-	var base string
-	select {
-	case base = <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	}
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
+	base, hc := startMock(t, "-control-host", "justap-mock,mock.internal")
 	post := func(host, origin, ctype, body string) int {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPost, base+"/justaptest/faults", strings.NewReader(body))
@@ -373,7 +359,7 @@ func TestControlRefusesWebPages(t *testing.T) {
 			req.Header.Set("Origin", origin)
 		}
 		req.Header.Set("Content-Type", ctype)
-		resp, err := (&http.Client{Transport: tr}).Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,9 +381,5 @@ func TestControlRefusesWebPages(t *testing.T) {
 		if got := post(host, "", "application/json", fault); got != http.StatusOK {
 			t.Errorf("host %q: status %d, want 200", host, got)
 		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run: %v", err)
 	}
 }
