@@ -333,7 +333,7 @@ func ExampleError_OutcomeUnknown() {
 		}
 	case errors.As(err, &e) && e.OutcomeUnknown():
 		// Store e.Began with the params; retry later with ContinuesFrom.
-		fmt.Println("may or may not exist: retry later with order-1001 and justap.ContinuesFrom", e.Began.IsZero())
+		fmt.Println("may or may not exist: retry later with order-1001 and justap.ContinuesFrom(e.Began)")
 	default:
 		fmt.Println("refused, nothing created:", err)
 	}
