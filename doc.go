@@ -228,9 +228,15 @@
 //   - An event that is not about a charge is acknowledged and takes no
 //     space in the store.
 //
-// The function must be idempotent: Justap resends until it gets a 2xx, and
-// a [NotificationStore] (in memory by default) only spares the calls it can
-// recognise by that identity. Justap gives up after about 25 hours, so run the
+// The handler claims each notification, by that identity, in a
+// [NotificationStore] (in memory by default; one shared store for several
+// instances) before it calls the function: at most one caller holds a
+// claim at a time, under a lease ([WithNotificationLease]); a copy that
+// meets a held claim is answered 503 and one already handled 200, without
+// calling the function; a failed call releases the claim; a store that
+// fails is answered 500, so that Justap resends. The function must be
+// idempotent all the same: a lease can end while the function still runs,
+// and a store forgets. Justap gives up after about 25 hours, so run the
 // same function from a periodic sweep as well:
 //
 //	for ch, err := range c.Charges.All(ctx, &justap.ChargeListParams{

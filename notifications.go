@@ -147,6 +147,7 @@ type notifyConfig struct {
 	allowUnencrypted bool
 	maxBytes         int64
 	store            NotificationStore
+	lease            time.Duration
 	logger           *slog.Logger
 }
 

@@ -2,6 +2,7 @@ package justap
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/justap-go/justap/internal/rules"
 )
@@ -48,19 +50,68 @@ type ChargeEvent struct {
 // again later.
 type ChargeEventFunc func(ctx context.Context, ev *ChargeEvent) error
 
-// NotificationStore remembers which notifications were handled, so that
-// a resent notification is acknowledged without calling the function
-// again. Keys are opaque strings, one per notification, made from its
-// authenticated object alone (its app and notify_id, or the digest of the
-// object when it has no notify_id), never from the envelope's event. The default store is in memory (see
-// [NewMemoryNotificationStore]); a merchant running several instances can
-// plug in a shared one with [WithNotificationStore]. A store is only an
-// optimisation: the function must be idempotent anyway.
+// NotificationStore decides which caller handles a notification, so that
+// a copy or a resend, on this instance or another sharing the store, does
+// not call the function again. Keys are opaque strings, one per
+// notification, made from its authenticated object alone (its app and
+// notify_id, or the digest of the object when it has no notify_id), never
+// from the envelope's event. The default store is in memory (see
+// [NewMemoryNotificationStore]); instances behind one notify_url share one
+// with [WithNotificationStore].
+//
+// The handler claims a notification before reading the charge and calling
+// the function, and completes the claim once the function returned nil, or
+// releases it when the function failed. A store that fails makes the
+// handler answer 500, so that Justap resends: the handler fails closed
+// rather than call the function without knowing whether another instance
+// is calling it.
 type NotificationStore interface {
-	// Seen reports whether Remember was called with key.
-	Seen(ctx context.Context, key string) (bool, error)
-	// Remember records that the notification with key was handled.
-	Remember(ctx context.Context, key string) error
+	// Claim atomically takes the notification with key for the caller
+	// identified by token, until lease from now: ClaimWon if nobody holds
+	// it and it was not completed; ClaimHeld if another token holds it and
+	// its lease has not ended; ClaimDone if it was completed (and the store
+	// still remembers it). At most one caller wins at a time.
+	Claim(ctx context.Context, key, token string, lease time.Duration) (ClaimResult, error)
+	// Complete records that the notification with key was handled: later
+	// claims answer ClaimDone.
+	Complete(ctx context.Context, key, token string) error
+	// Release ends the claim token holds on key, if it still holds it, so
+	// that the next copy may claim it at once.
+	Release(ctx context.Context, key, token string) error
+}
+
+// ClaimResult is what [NotificationStore.Claim] decided.
+type ClaimResult int
+
+const (
+	// ClaimWon: the caller holds the claim, and must complete or release it.
+	ClaimWon ClaimResult = iota + 1
+	// ClaimHeld: another caller holds an unexpired claim. The handler
+	// answers 503, so that Justap resends later.
+	ClaimHeld
+	// ClaimDone: the notification was handled before. The handler
+	// acknowledges it (200) without calling the function.
+	ClaimDone
+)
+
+// DefaultNotificationLease is how long a handler's claim on a
+// notification lasts (see [WithNotificationLease]).
+const DefaultNotificationLease = 5 * time.Minute
+
+// WithNotificationLease sets how long the handler's claim on a
+// notification lasts (default [DefaultNotificationLease]): an instance
+// that dies inside the function holds the notification that long, and a
+// resend after it is handled by whichever instance claims it next. Keep it
+// above the function's longest run; the handler's request context is
+// not bounded by it.
+func WithNotificationLease(d time.Duration) NotificationOption {
+	return func(c *notifyConfig) error {
+		if d <= 0 {
+			return errors.New("justap: WithNotificationLease: the lease must be positive")
+		}
+		c.lease = d
+		return nil
+	}
 }
 
 // WithNotificationStore sets where the handler remembers the notifications
@@ -104,8 +155,10 @@ var ErrNotificationDisagrees = errors.New("justap: the API does not confirm the 
 //  1. reads the body itself, up to [WithMaxNotificationBytes];
 //  2. parses and authenticates it as [ParseNotification] does;
 //  3. checks that it is for the client's app ([WithAppID], required);
-//  4. acknowledges at once a notification already handled (same notify_id,
-//     see [NotificationStore]), and an event that is not about a charge;
+//  4. acknowledges at once an event that is not about a charge, and
+//     claims the notification in the [NotificationStore]: one already
+//     handled (same notify_id) is acknowledged, one whose claim another
+//     caller holds is answered 503;
 //  5. reads the charge from the API by its merchant_trade_id
 //     ([ChargesService.GetByMerchantTradeID]), and for charge.refunded its
 //     refunds, and checks that the API agrees with the event: charge.paid
@@ -113,12 +166,14 @@ var ErrNotificationDisagrees = errors.New("justap: the API does not confirm the 
 //     charge.reversed a reversed charge, charge.closed a closed or
 //     expired one, and the other charge events (charge.created,
 //     charge.pending, new ones) only that the charge exists;
-//  6. calls fn with the charge (and refunds) beside the notification.
+//  6. calls fn with the charge (and refunds) beside the notification,
+//     then completes the claim when fn returned nil, or releases it.
 //
 // It answers 200 with the body "success" when fn returns nil; 400 when the
 // body is not a notification, does not authenticate, is for another app
 // or names a charge the API does not know; 413 when the body is over the
-// limit; 500 when fn fails or panics, the API cannot be reached, or the
+// limit; 503 when another caller holds the notification's claim; 500 when
+// fn fails or panics, the store fails, the API cannot be reached, or the
 // API does not (yet) agree. Justap resends on anything but 2xx. A forged
 // notification never reaches fn: at worst it makes the handler read a
 // charge, and fn sees only the API's state.
@@ -145,6 +200,9 @@ func (s *NotificationsService) Handler(fn ChargeEventFunc, opts ...NotificationO
 	}
 	if cfg.store == nil {
 		cfg.store = NewMemoryNotificationStore(DefaultNotificationStoreSize)
+	}
+	if cfg.lease == 0 {
+		cfg.lease = DefaultNotificationLease
 	}
 	return &notifyHandler{client: s.client, appID: appID, fn: fn, cfg: cfg}, nil
 }
@@ -213,18 +271,52 @@ func (h *notifyHandler) handle(ctx context.Context, n *Notification, digest [sha
 		return http.StatusBadRequest, notificationErr(ErrNotificationMalformed, "the notification's merchant_trade_id %v", err)
 	}
 	key := notificationKey(h.appID, n, digest)
-	seen, err := h.cfg.store.Seen(ctx, key)
-	if err != nil {
-		return http.StatusInternalServerError, fmt.Errorf("justap: the notification store failed: %w", err)
-	}
-	if seen {
-		return http.StatusOK, nil
-	}
-	status, err := h.calls.do(ctx, key, func() (int, error) { return h.deliver(ctx, n, key) })
+	status, err := h.calls.do(ctx, key, func() (int, error) { return h.claimAndDeliver(ctx, n, key) })
 	if status == 0 { // gave up waiting for a copy of it: the context ended
 		status = http.StatusInternalServerError
 	}
 	return status, err
+}
+
+// claimAndDeliver claims the notification in the store and, if won,
+// delivers it: the claim is completed when fn succeeded, else released.
+func (h *notifyHandler) claimAndDeliver(ctx context.Context, n *Notification, key string) (int, error) {
+	token, err := claimToken()
+	if err != nil {
+		return http.StatusInternalServerError, err
+	}
+	res, err := h.cfg.store.Claim(ctx, key, token, h.cfg.lease)
+	switch {
+	case err != nil:
+		return http.StatusInternalServerError, fmt.Errorf("justap: the notification store failed: %w", err)
+	case res == ClaimDone:
+		return http.StatusOK, nil
+	case res == ClaimHeld:
+		return http.StatusServiceUnavailable, errors.New("justap: another instance is handling the notification; Justap will resend it")
+	case res != ClaimWon:
+		return http.StatusInternalServerError, fmt.Errorf("justap: the notification store's Claim answered %d", res)
+	}
+	status, err := h.deliver(ctx, n)
+	if status == http.StatusOK {
+		if cerr := h.cfg.store.Complete(context.WithoutCancel(ctx), key, token); cerr != nil {
+			// fn has handled it; a resend calls fn again, which is safe.
+			h.log(ctx, slog.LevelWarn, "justap notification handled but not remembered", n, http.StatusOK, cerr)
+		}
+		return status, err
+	}
+	if rerr := h.cfg.store.Release(context.WithoutCancel(ctx), key, token); rerr != nil {
+		h.log(ctx, slog.LevelWarn, "justap notification claim not released; a resend waits for its lease", n, status, rerr)
+	}
+	return status, err
+}
+
+// claimToken is a random token naming one claim.
+func claimToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("justap: a claim token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // notificationKey identifies a notification among its resends, from the
@@ -241,9 +333,8 @@ func notificationKey(appID string, n *Notification, digest [sha256.Size]byte) st
 	return strconv.Quote(appID) + " sha256 " + hex.EncodeToString(digest[:])
 }
 
-// deliver reads the charge, checks it against the event, calls fn and, if
-// fn succeeds, remembers the notification under key.
-func (h *notifyHandler) deliver(ctx context.Context, n *Notification, key string) (int, error) {
+// deliver reads the charge, checks it against the event and calls fn.
+func (h *notifyHandler) deliver(ctx context.Context, n *Notification) (int, error) {
 	withRefunds := n.Event == EventChargeRefunded
 	readKey := strconv.Quote(n.MerchantTradeID) + " " + strconv.FormatBool(withRefunds)
 	shared, err := h.reads.do(ctx, readKey, func() (*chargeState, error) {
@@ -267,10 +358,6 @@ func (h *notifyHandler) deliver(ctx context.Context, n *Notification, key string
 	ev := &ChargeEvent{Type: n.Event, Charge: st.Charge, Refunds: st.Refunds, Notification: n}
 	if err := callSafely(ctx, h.fn, ev); err != nil {
 		return http.StatusInternalServerError, err
-	}
-	if err := h.cfg.store.Remember(ctx, key); err != nil {
-		// fn has handled it; a resend calls fn again, which is safe.
-		h.log(ctx, slog.LevelWarn, "justap notification handled but not remembered", n, http.StatusOK, err)
 	}
 	return http.StatusOK, nil
 }
@@ -473,35 +560,63 @@ func (f *flight[T]) waiters() int {
 const DefaultNotificationStoreSize = 10_000
 
 // NewMemoryNotificationStore returns a [NotificationStore] in memory that
-// remembers the last size notifications (at least one): a fixed amount of
-// memory, 32 bytes a key, however long the keys. It is safe for concurrent
-// use. It is not shared between processes, and forgets on restart.
+// remembers the last size notifications completed (at least one): a fixed
+// amount of memory, 32 bytes a key, however long the keys, beside the
+// claims held at the moment. It is safe for concurrent use. It is not
+// shared between processes, and forgets on restart.
 func NewMemoryNotificationStore(size int) NotificationStore {
-	return &memoryStore{size: max(size, 1), seen: map[[sha256.Size]byte]struct{}{}}
+	return &memoryStore{size: max(size, 1), seen: map[[sha256.Size]byte]struct{}{}, held: map[[sha256.Size]byte]memoryClaim{}}
 }
 
-// memoryStore remembers a bounded number of keys, by hash, forgetting the
-// oldest first.
+// memoryStore remembers a bounded number of completed keys, by hash,
+// forgetting the oldest first, and the claims held.
 type memoryStore struct {
 	mu   sync.Mutex
 	size int
 	seen map[[sha256.Size]byte]struct{}
 	ring [][sha256.Size]byte // keys in the order remembered, from next on
 	next int                 // the oldest key, once the ring is full
+	held map[[sha256.Size]byte]memoryClaim
 }
 
-func (s *memoryStore) Seen(_ context.Context, key string) (bool, error) {
+// memoryClaim is a claim held: by token, until a time.
+type memoryClaim struct {
+	token string
+	until time.Time
+}
+
+func (s *memoryStore) Claim(_ context.Context, key, token string, lease time.Duration) (ClaimResult, error) {
+	k := sha256.Sum256([]byte(key))
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[k]; ok {
+		return ClaimDone, nil
+	}
+	if c, ok := s.held[k]; ok && c.token != token && now.Before(c.until) {
+		return ClaimHeld, nil
+	}
+	s.held[k] = memoryClaim{token: token, until: now.Add(lease)}
+	return ClaimWon, nil
+}
+
+func (s *memoryStore) Release(_ context.Context, key, token string) error {
 	k := sha256.Sum256([]byte(key))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.seen[k]
-	return ok, nil
+	if c, ok := s.held[k]; ok && c.token == token {
+		delete(s.held, k)
+	}
+	return nil
 }
 
-func (s *memoryStore) Remember(_ context.Context, key string) error {
+func (s *memoryStore) Complete(_ context.Context, key, token string) error {
 	k := sha256.Sum256([]byte(key))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c, ok := s.held[k]; ok && c.token == token {
+		delete(s.held, k)
+	}
 	if _, ok := s.seen[k]; ok {
 		return nil
 	}

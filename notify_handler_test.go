@@ -458,13 +458,18 @@ func TestHandlerDuplicates(t *testing.T) {
 // failingStore is a NotificationStore that is down.
 type failingStore struct{}
 
-func (failingStore) Seen(context.Context, string) (bool, error) {
-	return false, errors.New("redis: connection refused")
+func (failingStore) Claim(context.Context, string, string, time.Duration) (justap.ClaimResult, error) {
+	return 0, errors.New("redis: connection refused")
 }
-func (failingStore) Remember(context.Context, string) error {
+func (failingStore) Complete(context.Context, string, string) error {
+	return errors.New("redis: connection refused")
+}
+func (failingStore) Release(context.Context, string, string) error {
 	return errors.New("redis: connection refused")
 }
 
+// TestHandlerStoreFails: a store that cannot answer makes the handler
+// fail closed: 500 (Justap resends), the function not called.
 func TestHandlerStoreFails(t *testing.T) {
 	var r eventLog
 	h, api, logs := newNotifyHandler(t, r.fn, justap.WithNotificationStore(failingStore{}))
@@ -478,19 +483,91 @@ func TestHandlerStoreFails(t *testing.T) {
 func TestMemoryNotificationStore(t *testing.T) {
 	ctx := context.Background()
 	s := justap.NewMemoryNotificationStore(3)
+	claim := func(key, token string, lease time.Duration) justap.ClaimResult {
+		t.Helper()
+		res, err := s.Claim(ctx, key, token, lease)
+		require.NoError(t, err)
+		return res
+	}
+	assert.Equal(t, justap.ClaimWon, claim("k", "a", time.Hour))
+	assert.Equal(t, justap.ClaimHeld, claim("k", "b", time.Hour), "a claim held by another token")
+	assert.Equal(t, justap.ClaimWon, claim("k", "a", time.Hour), "the holder claims again")
+	require.NoError(t, s.Release(ctx, "k", "b")) // not b's: no effect
+	assert.Equal(t, justap.ClaimHeld, claim("k", "b", time.Hour))
+	require.NoError(t, s.Release(ctx, "k", "a"))
+	assert.Equal(t, justap.ClaimWon, claim("k", "b", -time.Second), "released: the next copy wins")
+	assert.Equal(t, justap.ClaimWon, claim("k", "c", time.Hour), "a lease over: the next copy wins")
+	require.NoError(t, s.Complete(ctx, "k", "c"))
+	assert.Equal(t, justap.ClaimDone, claim("k", "d", time.Hour))
+
+	// Completed keys: the last three are remembered.
 	for i := range 5 {
-		if err := s.Remember(ctx, strconv.Itoa(i)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Remember(ctx, strconv.Itoa(i)); err != nil { // again: no second slot
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Complete(ctx, strconv.Itoa(i), "t"))
+		require.NoError(t, s.Complete(ctx, strconv.Itoa(i), "t")) // again: no second slot
 	}
-	for i, want := range []bool{false, false, true, true, true} {
-		if seen, _ := s.Seen(ctx, strconv.Itoa(i)); seen != want {
-			t.Errorf("Seen(%d) = %v, want %v", i, seen, want)
-		}
+	for i, want := range []justap.ClaimResult{justap.ClaimWon, justap.ClaimWon, justap.ClaimDone, justap.ClaimDone, justap.ClaimDone} {
+		assert.Equal(t, want, claim(strconv.Itoa(i), "x", time.Hour), "key %d", i)
 	}
+}
+
+// TestHandlerReplicasShareAClaim: two handlers (two Clients, as two
+// replicas) share one store. While one runs the function for a
+// notification, 20 simultaneous copies on the other are answered 503 and
+// do not call it; after it succeeded, copies are acknowledged; a failed
+// run releases its claim, so the next copy, on either replica, runs it.
+func TestHandlerReplicasShareAClaim(t *testing.T) {
+	store := justap.NewMemoryNotificationStore(100)
+	var calls atomic.Int32
+	inside, release := make(chan struct{}), make(chan struct{})
+	var fail atomic.Bool
+	fn := func(ctx context.Context, ev *justap.ChargeEvent) error {
+		if calls.Add(1) == 1 {
+			close(inside)
+			<-release
+		}
+		if fail.Load() {
+			return errors.New("the shop's database is down")
+		}
+		return nil
+	}
+	a, apiA, _ := newNotifyHandler(t, fn, justap.WithNotificationStore(store))
+	b, apiB, _ := newNotifyHandler(t, fn, justap.WithNotificationStore(store))
+	for _, api := range []*notifyAPI{apiA, apiB} {
+		api.setCharge("order-1001", apiCharge("order-1001", true, false, false))
+		api.setCharge("order-1002", apiCharge("order-1002", true, false, false))
+	}
+	key := justapKey(t, justapKey2048)
+	body := notificationBody(t, key, "charge.paid", notifyObject("order-1001", "nt_1"))
+
+	first := make(chan int, 1)
+	go func() { first <- post(a, body).Code }()
+	<-inside
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = post(b, body).Code
+		}()
+	}
+	wg.Wait()
+	for i, code := range codes {
+		assert.Equal(t, http.StatusServiceUnavailable, code, "copy %d on the other replica", i)
+	}
+	close(release)
+	assert.Equal(t, http.StatusOK, <-first)
+	wantStatus(t, post(b, body), 200)
+	wantStatus(t, post(a, body), 200)
+	assert.Equal(t, int32(1), calls.Load(), "the function ran more than once")
+
+	fail.Store(true)
+	other := notificationBody(t, key, "charge.paid", notifyObject("order-1002", "nt_2"))
+	wantStatus(t, post(a, other), 500)
+	fail.Store(false)
+	wantStatus(t, post(b, other), 200) // released: the other replica runs it at once
+	wantStatus(t, post(a, other), 200)
+	assert.Equal(t, int32(3), calls.Load())
 }
 
 // holdFirstRead makes the API's first lookup wait until n notifications
