@@ -451,6 +451,8 @@ func TestParseNotificationOptions(t *testing.T) {
 		"zero limit":   justap.WithMaxNotificationBytes(0),
 		"even E":       justap.WithJustapPublicKey(&rsa.PublicKey{N: justapPublic(t, justapKey2048).N, E: 4}),
 		"nil store":    justap.WithNotificationStore(nil),
+		"zero lease":   justap.WithNotificationLease(0),
+		"lease < 0":    justap.WithNotificationLease(-time.Second),
 		"negative":     justap.WithMaxNotificationBytes(-1),
 		"zero modulus": justap.WithJustapPublicKey(&rsa.PublicKey{E: 65537}),
 	} {

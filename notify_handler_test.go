@@ -510,6 +510,39 @@ func TestMemoryNotificationStore(t *testing.T) {
 	}
 }
 
+// leaseStore records the leases claimed with, over a memory store.
+type leaseStore struct {
+	justap.NotificationStore
+	mu     sync.Mutex
+	leases []time.Duration
+}
+
+func (s *leaseStore) Claim(ctx context.Context, key, token string, lease time.Duration) (justap.ClaimResult, error) {
+	s.mu.Lock()
+	s.leases = append(s.leases, lease)
+	s.mu.Unlock()
+	return s.NotificationStore.Claim(ctx, key, token, lease)
+}
+
+// TestHandlerClaimsUnderTheLease: claims are made under
+// DefaultNotificationLease, or the lease WithNotificationLease sets.
+func TestHandlerClaimsUnderTheLease(t *testing.T) {
+	for _, tc := range []struct {
+		opts []justap.NotificationOption
+		want time.Duration
+	}{
+		{nil, justap.DefaultNotificationLease},
+		{[]justap.NotificationOption{justap.WithNotificationLease(42 * time.Second)}, 42 * time.Second},
+	} {
+		var r eventLog
+		store := &leaseStore{NotificationStore: justap.NewMemoryNotificationStore(10)}
+		h, api, _ := newNotifyHandler(t, r.fn, append(tc.opts, justap.WithNotificationStore(store))...)
+		api.setCharge("order-1001", apiCharge("order-1001", true, false, false))
+		wantStatus(t, post(h, notificationBody(t, justapKey(t, justapKey2048), "charge.paid", notifyObject("order-1001", "nt_1"))), 200)
+		assert.Equal(t, []time.Duration{tc.want}, store.leases)
+	}
+}
+
 // TestHandlerReplicasShareAClaim: two handlers (two Clients, as two
 // replicas) share one store. While one runs the function for a
 // notification, 20 simultaneous copies on the other are answered 503 and
