@@ -601,22 +601,24 @@ func (s *memoryStore) Claim(_ context.Context, key, token string, lease time.Dur
 }
 
 func (s *memoryStore) Release(_ context.Context, key, token string) error {
-	k := sha256.Sum256([]byte(key))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.release(sha256.Sum256([]byte(key)), token)
+	return nil
+}
+
+// release drops the claim on k if token holds it; s.mu is held.
+func (s *memoryStore) release(k [sha256.Size]byte, token string) {
 	if c, ok := s.held[k]; ok && c.token == token {
 		delete(s.held, k)
 	}
-	return nil
 }
 
 func (s *memoryStore) Complete(_ context.Context, key, token string) error {
 	k := sha256.Sum256([]byte(key))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.held[k]; ok && c.token == token {
-		delete(s.held, k)
-	}
+	s.release(k, token)
 	if _, ok := s.seen[k]; ok {
 		return nil
 	}
