@@ -9,9 +9,12 @@
 // makes the worst happen on purpose: the gateway creates the charge (and
 // later the refund) but the answer is lost, and the lookup that would
 // find it fails too, so the call ends with the outcome unknown. The
-// process then "restarts": a new Client, the jobs read back from their
-// file, and the retry continues the first call. It ends by printing, from
-// the fake's own state, that exactly one charge and one refund exist.
+// process then "restarts", an hour later on the fake's clock: a new
+// Client, the jobs read back from their file, and the retry continues the
+// first call. Before the last retry it shows what a plain retry, without
+// ContinuesFrom, is told hours later: a reused id for the same money. It
+// ends by printing, from the fake's own state, that exactly one charge and
+// one refund exist.
 package main
 
 import (
