@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"math/rand/v2"
 	"net/http"
 	"sort"
@@ -652,22 +651,27 @@ func runRandomCase(t *testing.T, faulty func() (*justap.Client, *stepper), setup
 	}
 
 	// Walks of the lists, through pages served wrong: never an item twice,
-	// and a walk read whole adds up to what the fake holds.
-	walk := func(seq iter.Seq2[string, justap.Amount], want justap.Amount, err *error) {
+	// a walk ends whole or as malformed, and one read whole adds up to
+	// what the fake holds. each runs the walk, yielding every item, and
+	// returns the error it ended with.
+	walk := func(what string, want justap.Amount, each func(yield func(id string, amount justap.Amount)) error) {
 		seen := map[string]bool{}
 		var sum justap.Amount
-		for id, amount := range seq {
+		err := each(func(id string, amount justap.Amount) {
 			if seen[id] {
-				fail("a walk yielded %s twice", id)
+				fail("a walk of the %s yielded %s twice", what, id)
 			}
 			seen[id] = true
 			sum += amount
-		}
-		if *err == nil && sum != want {
-			fail("a walk read whole sums %v, the fake holds %v", sum, want)
+		})
+		switch {
+		case err != nil && !errors.Is(err, justap.ErrMalformedResponse):
+			fail("a walk of the %s failed with %v, want ErrMalformedResponse or nothing", what, err)
+		case err == nil && sum != want:
+			fail("a walk of the %s read whole sums %v, the fake holds %v", what, sum, want)
 		}
 		tally.add(func(t *randomTally) {
-			if *err == nil {
+			if err == nil {
 				t.walks++
 			} else {
 				t.walksRefused++
@@ -680,35 +684,33 @@ func runRandomCase(t *testing.T, faulty func() (*justap.Client, *stepper), setup
 		f.Op = justaptest.OpListRefunds
 		srv.FailNext(100, f)
 	}
-	var werr error
 	var chargeSum justap.Amount
 	for _, ch := range srv.Charges() {
 		chargeSum += ch.Amount
 	}
-	walk(func(yield func(string, justap.Amount) bool) {
+	walk("charges", chargeSum, func(yield func(string, justap.Amount)) error {
 		for ch, err := range setupClient.Charges.All(ctx, &justap.ChargeListParams{Limit: 1, CreatedGTE: time.Unix(1, 0)}) {
-			if werr = err; err != nil || !yield(ch.ID, ch.Amount) {
-				return
+			if err != nil {
+				return err
 			}
+			yield(ch.ID, ch.Amount)
 		}
-	}, chargeSum, &werr)
+		return nil
+	})
 	if rc.refund {
-		ch, _ := srv.Charge(chargeID)
 		var refundSum justap.Amount
-		for _, rf := range ch.Refunds {
+		for _, rf := range srv.Refunds(chargeID) {
 			refundSum += rf.Amount
 		}
-		werr = nil
-		walk(func(yield func(string, justap.Amount) bool) {
+		walk("refunds", refundSum, func(yield func(string, justap.Amount)) error {
 			for rf, err := range setupClient.Refunds.All(ctx, chargeID, &justap.RefundListParams{Limit: 1}) {
-				if werr = err; err != nil || !yield(rf.ID, rf.Amount) {
-					return
+				if err != nil {
+					return err
 				}
+				yield(rf.ID, rf.Amount)
 			}
-		}, refundSum, &werr)
-	}
-	if werr != nil && !errors.Is(werr, justap.ErrMalformedResponse) {
-		fail("a walk failed with %v, want ErrMalformedResponse or nothing", werr)
+			return nil
+		})
 	}
 	srv.ClearFaults()
 }
