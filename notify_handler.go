@@ -39,6 +39,21 @@ type ChargeEvent struct {
 	// (see Notification); nil when the event comes from a sweep over the
 	// charges rather than from a notification.
 	Notification *Notification
+	// Claim is the claim under which the handler calls the function: what
+	// it passed to its [NotificationStore]'s Claim. A store on the
+	// merchant's database can complete it inside the transaction that
+	// applies the event, so that the effect and the record that the
+	// notification was handled commit together (see package sqlstore's
+	// Store.CompleteTx). Nil when the event does not come from the handler.
+	Claim *NotificationClaim
+}
+
+// NotificationClaim names a claim on a notification in a
+// [NotificationStore]: the key of the notification and the token of the
+// caller that holds it.
+type NotificationClaim struct {
+	Key   string
+	Token string
 }
 
 // ChargeEventFunc handles a charge event: ship the order, mark it
@@ -296,7 +311,7 @@ func (h *notifyHandler) claimAndDeliver(ctx context.Context, n *Notification, ke
 	case res != ClaimWon:
 		return http.StatusInternalServerError, fmt.Errorf("justap: the notification store's Claim answered %d", res)
 	}
-	status, err := h.deliver(ctx, n)
+	status, err := h.deliver(ctx, n, &NotificationClaim{Key: key, Token: token})
 	if status == http.StatusOK {
 		if cerr := h.cfg.store.Complete(context.WithoutCancel(ctx), key, token); cerr != nil {
 			// fn has handled it; a resend calls fn again, which is safe.
@@ -334,7 +349,7 @@ func notificationKey(appID string, n *Notification, digest [sha256.Size]byte) st
 }
 
 // deliver reads the charge, checks it against the event and calls fn.
-func (h *notifyHandler) deliver(ctx context.Context, n *Notification) (int, error) {
+func (h *notifyHandler) deliver(ctx context.Context, n *Notification, claim *NotificationClaim) (int, error) {
 	withRefunds := n.Event == EventChargeRefunded
 	readKey := strconv.Quote(n.MerchantTradeID) + " " + strconv.FormatBool(withRefunds)
 	shared, err := h.reads.do(ctx, readKey, func() (*chargeState, error) {
@@ -355,7 +370,7 @@ func (h *notifyHandler) deliver(ctx context.Context, n *Notification) (int, erro
 	if err := h.agrees(n, st); err != nil {
 		return http.StatusInternalServerError, err
 	}
-	ev := &ChargeEvent{Type: n.Event, Charge: st.Charge, Refunds: st.Refunds, Notification: n}
+	ev := &ChargeEvent{Type: n.Event, Charge: st.Charge, Refunds: st.Refunds, Notification: n, Claim: claim}
 	if err := callSafely(ctx, h.fn, ev); err != nil {
 		return http.StatusInternalServerError, err
 	}
