@@ -1,9 +1,15 @@
 // Command checkout-server is a small merchant backend on net/http that
 // takes payments with Justap: it opens an order with a charge and hands
 // the front end its QR code or pay URL, reports the order's status from
-// Justap, refunds it and cancels it.
+// Justap, refunds it and cancels it. It keeps its orders, their shipments
+// and the notifications it handled in a database: an SQLite file by
+// default (checkout.db in the working directory, made on the first run),
+// or PostgreSQL with -db postgres://…. Several instances on one database
+// may share the notify_url: each notification is handled by one of them,
+// once (package sqlstore).
 //
-//	go run ./examples/checkout-server -addr 127.0.0.1:8080
+//	cd examples/checkout-server && go run . -addr 127.0.0.1:8080
+//	go run . -db postgres://shop@127.0.0.1/shop   # PostgreSQL instead
 //
 //	curl -X POST localhost:8080/orders -d '{"amount": "19.99", "channel": "AlipayQR", "subject": "T-shirt"}'
 //	curl localhost:8080/orders/{order_id}
@@ -30,8 +36,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -55,14 +63,27 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	fs := flag.NewFlagSet("checkout-server", flag.ContinueOnError)
 	fs.SetOutput(out)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	dsn := fs.String("db", "checkout.db", "the shop's database: an SQLite file, or a postgres:// URL")
+	lease := fs.Duration("notify-lease", justap.DefaultNotificationLease,
+		"how long an instance's claim on a notification lasts: keep it above the notification function's longest run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(out, nil))
+	db, err := openDB(ctx, *dsn)
+	if err != nil {
+		return fmt.Errorf("-db %s: %w", redact(*dsn), err)
+	}
+	defer db.Close()
+	notify := []shopOption{withLease(*lease)}
+	if step := getenv("CHECKOUT_CRASH_AT"); step != "" {
+		if !slices.Contains(crashSteps, step) {
+			return fmt.Errorf("CHECKOUT_CRASH_AT=%s: the steps are %v", step, crashSteps)
+		}
+		notify = append(notify, crashingAt(step))
+	}
 
 	var c *justap.Client
-	var err error
-	var notify []shopOption
 	var fakeKey *rsa.PublicKey // the fake's notification key, when on the fake
 	if key := getenv("JUSTAP_API_KEY"); key == "" {
 		fake, ferr := justaptest.StartServer()
@@ -120,8 +141,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if ready != nil {
 		ready <- url
 	}
-	prefix := fmt.Sprintf("shop%d-", time.Now().Unix()) // new order ids on every start
-	srv := &http.Server{Handler: newShop(c, prefix, log, notify...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newShop(c, db, "order-", log, notify...), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -138,4 +158,12 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	return nil
+}
+
+// redact hides the password of a database URL.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }

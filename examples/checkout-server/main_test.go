@@ -45,9 +45,14 @@ func newTestShop(t *testing.T, opts ...justap.Option) *testShop {
 		t.Fatal(err)
 	}
 	log := &testutil.SyncBuffer{}
+	db, err := openDB(context.Background(), testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	shop := httptest.NewUnstartedServer(nil)
 	notifyURL := "http://" + shop.Listener.Addr().String() + "/justap/notify"
-	shop.Config.Handler = newShop(c, "order-", slog.New(slog.NewTextHandler(log, nil)),
+	shop.Config.Handler = newShop(c, db, "order-", slog.New(slog.NewTextHandler(log, nil)),
 		notifyAt(notifyURL, fake.PlatformPublicKey()))
 	shop.Start()
 	t.Cleanup(shop.Close)
@@ -311,7 +316,7 @@ func TestRun(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, &out, func(string) string { return "" }, ready)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", testDSN(t)}, &out, func(string) string { return "" }, ready)
 	}()
 	url := <-ready
 	tr := &http.Transport{}
@@ -357,7 +362,7 @@ func TestRun(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "Using the in-process fake Justap server") {
 		t.Errorf("output = %s", out.String())
 	}
-	err = run(context.Background(), nil, io.Discard, func(k string) string {
+	err = run(context.Background(), []string{"-db", testDSN(t)}, io.Discard, func(k string) string {
 		return map[string]string{"JUSTAP_API_KEY": "sk_test_x"}[k]
 	}, nil)
 	if err == nil || !strings.Contains(err.Error(), "JUSTAP_APP_ID") {

@@ -2,22 +2,26 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/justap-go/justap"
 )
 
-// shop is the merchant's backend: orders, each paid by one Justap charge.
-// Its routes:
+// shop is the merchant's backend: orders, each paid by one Justap charge,
+// kept in its database. Its routes:
 //
 //	POST /orders              {"amount": "19.99", "channel": "AlipayQR", "subject": "T-shirt"}
 //	GET  /orders/{id}         the order's payment status, read from Justap
@@ -26,29 +30,31 @@ import (
 //	POST /justap/notify       Justap's notifications (with notifyAt)
 type shop struct {
 	c      *justap.Client
-	prefix string // of order ids, so that they are new on every start
+	db     *shopDB
+	prefix string // of order ids
 	log    *slog.Logger
 
 	notifyURL  string           // the notify_url of its charges; "" for none
 	justapKeys []*rsa.PublicKey // Justap's public keys, which authenticate notifications
+	lease      time.Duration    // of a notification's claim; 0 for the SDK's default
+	crashAt    string           // a step at which the process dies, for the crash test
 
-	mu     sync.Mutex
-	orders map[string]*order
-	seq    int
+	mu sync.Mutex // orders the refund requests of this instance
 }
 
 // order is what the shop keeps: Justap keeps the rest.
 type order struct {
 	id       string // also the charge's merchant_trade_id
 	chargeID string
-	refunds  int // refunds asked for so far, to number the next one
+	status   string // unpaid, or paid once Justap's notification said so
+	refunds  int    // refunds asked for so far, to number the next one
 	// pendingRefund is the merchant_refund_id of a refund whose outcome is
 	// unknown: the next refund request reuses it, so that it cannot refund
 	// twice.
 	pendingRefund string
 	// shipped: the goods went out, once, when Justap's notification
 	// (confirmed by its API) said the charge was paid.
-	shipped atomic.Bool
+	shipped bool
 }
 
 // shopOption configures the shop.
@@ -61,8 +67,16 @@ func notifyAt(url string, justapKeys ...*rsa.PublicKey) shopOption {
 	return func(s *shop) { s.notifyURL, s.justapKeys = url, justapKeys }
 }
 
-func newShop(c *justap.Client, prefix string, log *slog.Logger, opts ...shopOption) http.Handler {
-	s := &shop{c: c, prefix: prefix, log: log, orders: map[string]*order{}}
+// withLease sets how long the shop's claim on a notification lasts.
+func withLease(d time.Duration) shopOption { return func(s *shop) { s.lease = d } }
+
+// crashingAt makes the process die (exit 3, nothing cleaned up, nothing
+// answered) when the notification function reaches step: for the test
+// that the order ends paid and shipped once whatever the moment of a crash.
+func crashingAt(step string) shopOption { return func(s *shop) { s.crashAt = step } }
+
+func newShop(c *justap.Client, db *shopDB, prefix string, log *slog.Logger, opts ...shopOption) http.Handler {
+	s := &shop{c: c, db: db, prefix: prefix, log: log}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -74,9 +88,14 @@ func newShop(c *justap.Client, prefix string, log *slog.Logger, opts ...shopOpti
 	if s.notifyURL != "" {
 		// The SDK's handler authenticates each notification, reads the
 		// charge back from Justap and calls onEvent only with what Justap
-		// confirms: a forged "paid" never ships anything.
-		h, err := c.Notifications.Handler(s.onEvent,
-			justap.WithJustapPublicKey(s.justapKeys...), justap.WithNotificationLogger(log))
+		// confirms: a forged "paid" never ships anything. The store in the
+		// shop's database lets several instances share the notify_url.
+		opts := []justap.NotificationOption{justap.WithJustapPublicKey(s.justapKeys...),
+			justap.WithNotificationLogger(log), justap.WithNotificationStore(db.store)}
+		if s.lease > 0 {
+			opts = append(opts, justap.WithNotificationLease(s.lease))
+		}
+		h, err := c.Notifications.Handler(s.onEvent, opts...)
 		if err != nil {
 			log.Error("notifications are off: the shop learns of payments by reading the charge", "err", err)
 			s.notifyURL = ""
@@ -87,22 +106,89 @@ func newShop(c *justap.Client, prefix string, log *slog.Logger, opts ...shopOpti
 	return mux
 }
 
-// onEvent handles a charge event that Justap's API has confirmed. It is
-// idempotent: Justap resends, and a duplicate must not ship twice.
-func (s *shop) onEvent(ctx context.Context, ev *justap.ChargeEvent) error {
-	s.mu.Lock()
-	o := s.orders[ev.Charge.MerchantTradeID]
-	s.mu.Unlock()
-	if o == nil {
-		// Not an order of this shop (or of an earlier run): acknowledge,
-		// or Justap would resend it for a day.
-		s.log.Warn("notification for an unknown order", "order", ev.Charge.MerchantTradeID, "event", ev.Type)
-		return nil
+// The steps of onEvent at which crashingAt can kill the process.
+var crashSteps = []string{"called", "begun", "marked-paid", "shipped", "completed", "committed"}
+
+// crash kills the process if it is to die at step: os.Exit runs no
+// deferred call, so the transaction is neither committed nor rolled back
+// by the shop (the database drops it with the connection) and the claim
+// is neither completed nor released.
+func (s *shop) crash(step string) {
+	if s.crashAt == step {
+		fmt.Fprintln(os.Stderr, "checkout-server: crashing at", step)
+		os.Exit(3)
 	}
-	if ev.Type == justap.EventChargePaid && ev.Charge.Paid && o.shipped.CompareAndSwap(false, true) {
-		s.log.Info("shipping order", "order", o.id, "charge", ev.Charge.ID)
+}
+
+// onEvent handles a charge event that Justap's API has confirmed. On
+// charge.paid it marks the order paid and queues its shipment in one
+// transaction, which also records that the notification was handled
+// (sqlstore's CompleteTx): a crash at any point leaves all three or none,
+// and the resend that follows finds the notification done, or does the
+// whole of it. The order's own state guards it too: an order is marked
+// paid, and shipped, only from unpaid.
+func (s *shop) onEvent(ctx context.Context, ev *justap.ChargeEvent) error {
+	s.crash("called")
+	if ev.Type != justap.EventChargePaid || !ev.Charge.Paid {
+		return nil // the shop acts on payments only; refunds it reads from Justap
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // after Commit, a no-op
+	s.crash("begun")
+	res, err := tx.ExecContext(ctx, s.db.q("UPDATE orders SET status = 'paid' WHERE id = ? AND status = 'unpaid'"),
+		ev.Charge.MerchantTradeID)
+	if err != nil {
+		return err
+	}
+	marked, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	s.crash("marked-paid")
+	if marked == 1 {
+		if _, err := tx.ExecContext(ctx, s.db.q("INSERT INTO shipments (order_id, charge_id) VALUES (?, ?)"),
+			ev.Charge.MerchantTradeID, ev.Charge.ID); err != nil {
+			return err
+		}
+		s.crash("shipped")
+	}
+	if err := s.db.store.CompleteTx(ctx, tx, ev); err != nil {
+		return err // another instance took the notification over: it applies it
+	}
+	s.crash("completed")
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.crash("committed")
+	switch {
+	case marked == 1:
+		s.log.Info("shipping order", "order", ev.Charge.MerchantTradeID, "charge", ev.Charge.ID)
+	case !s.known(ctx, ev.Charge.MerchantTradeID):
+		// Not an order of this shop: acknowledged, or Justap would resend
+		// it for a day.
+		s.log.Warn("notification for an unknown order", "order", ev.Charge.MerchantTradeID, "event", ev.Type)
 	}
 	return nil
+}
+
+// known reports whether the shop has the order.
+func (s *shop) known(ctx context.Context, id string) bool {
+	_, err := s.load(ctx, id)
+	return err == nil
+}
+
+// load reads an order.
+func (s *shop) load(ctx context.Context, id string) (*order, error) {
+	o := &order{id: id}
+	var shipments int
+	err := s.db.QueryRowContext(ctx, s.db.q(`SELECT charge_id, status, refunds, pending_refund,
+		(SELECT COUNT(*) FROM shipments WHERE order_id = orders.id) FROM orders WHERE id = ?`), id).
+		Scan(&o.chargeID, &o.status, &o.refunds, &o.pendingRefund, &shipments)
+	o.shipped = shipments > 0
+	return o, err
 }
 
 // orderView is the JSON the shop answers with.
@@ -124,7 +210,7 @@ type orderView struct {
 
 func view(o *order, ch *justap.Charge) orderView {
 	v := orderView{OrderID: o.id, ChargeID: ch.ID, Amount: ch.Amount.String(), Refunded: ch.AmountRefunded.String(),
-		Shipped: o.shipped.Load()}
+		Shipped: o.shipped}
 	switch {
 	case ch.Paid && ch.AmountRefunded >= ch.Amount: // Refunded means "has refunds", not "in full"
 		v.Status = "refunded"
@@ -202,10 +288,13 @@ func (s *shop) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	s.seq++
-	o := &order{id: s.prefix + strconv.Itoa(s.seq)}
-	s.mu.Unlock()
+	o := &order{id: s.prefix + newID()}
+	// The order is in the database before its charge exists, so that the
+	// charge's notification always finds it.
+	if _, err := s.db.ExecContext(r.Context(), s.db.q("INSERT INTO orders (id) VALUES (?)"), o.id); err != nil {
+		s.dbError(w, err)
+		return
+	}
 
 	params := &justap.ChargeCreateParams{
 		MerchantTradeID: o.id,
@@ -225,19 +314,25 @@ func (s *shop) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o.chargeID = charge.ID
-	s.mu.Lock()
-	s.orders[o.id] = o
-	s.mu.Unlock()
+	if _, err := s.db.ExecContext(r.Context(), s.db.q("UPDATE orders SET charge_id = ? WHERE id = ?"), o.chargeID, o.id); err != nil {
+		s.dbError(w, err)
+		return
+	}
 	reply(w, http.StatusCreated, view(o, charge))
 }
 
 // lookup finds the order of the request's {id}.
 func (s *shop) lookup(w http.ResponseWriter, r *http.Request) (*order, bool) {
-	s.mu.Lock()
-	o := s.orders[r.PathValue("id")]
-	s.mu.Unlock()
-	if o == nil {
+	o, err := s.load(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		fail(w, http.StatusNotFound, "no such order")
+		return nil, false
+	case err != nil:
+		s.dbError(w, err)
+		return nil, false
+	case o.chargeID == "":
+		fail(w, http.StatusConflict, "the order's charge could not be created; open a new order")
 		return nil, false
 	}
 	return o, true
@@ -285,12 +380,22 @@ func (s *shop) refund(w http.ResponseWriter, r *http.Request) {
 	// the SDK's retries within this call reuse it, so they never refund
 	// twice. After an unknown outcome, the next request reuses it too.
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if o, err = s.load(r.Context(), o.id); err != nil { // as of now, under the lock
+		s.dbError(w, err)
+		return
+	}
 	if o.pendingRefund == "" {
 		o.refunds++
 		o.pendingRefund = o.id + "-r" + strconv.Itoa(o.refunds)
+		if _, err := s.db.ExecContext(r.Context(), s.db.q("UPDATE orders SET refunds = ?, pending_refund = ? WHERE id = ?"),
+			o.refunds, o.pendingRefund, o.id); err != nil {
+			s.dbError(w, err)
+			return
+		}
 	}
 	p.MerchantRefundID = o.pendingRefund
-	s.mu.Unlock()
 	rf, err := s.c.Refunds.Create(r.Context(), p)
 	var e *justap.Error
 	if errors.Is(err, justap.ErrReusedID) && errors.As(err, &e) && e.Refund != nil &&
@@ -300,9 +405,11 @@ func (s *shop) refund(w http.ResponseWriter, r *http.Request) {
 		rf, err = e.Refund, nil
 	}
 	if !errors.As(err, &e) || !e.OutcomeUnknown() {
-		s.mu.Lock()
-		o.pendingRefund = "" // settled: the next refund is a new one
-		s.mu.Unlock()
+		// Settled: the next refund is a new one.
+		if _, derr := s.db.ExecContext(r.Context(), s.db.q("UPDATE orders SET pending_refund = '' WHERE id = ?"), o.id); derr != nil {
+			s.dbError(w, derr)
+			return
+		}
 	}
 	if err != nil {
 		s.providerError(w, "refund", err)
@@ -344,6 +451,19 @@ func (s *shop) providerError(w http.ResponseWriter, what string, err error) {
 	default:
 		fail(w, http.StatusBadGateway, "cannot "+what+" now: the payment provider is unavailable; try again")
 	}
+}
+
+// dbError answers a failure of the shop's own database.
+func (s *shop) dbError(w http.ResponseWriter, err error) {
+	s.log.Error("database failed", "err", err)
+	fail(w, http.StatusServiceUnavailable, "the shop cannot reach its database; try again")
+}
+
+// newID is a random order number.
+func newID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
