@@ -49,4 +49,3 @@ func benchClaims(b *testing.B, s justap.NotificationStore) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "claims/s")
 }
-
