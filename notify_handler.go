@@ -131,7 +131,9 @@ func WithNotificationLease(d time.Duration) NotificationOption {
 
 // WithNotificationStore sets where the handler remembers the notifications
 // it handled (default: an in-memory store of [DefaultNotificationStoreSize]
-// notifications).
+// notifications). Instances behind one notify_url share one store; package
+// sqlstore keeps it in the merchant's PostgreSQL, MySQL/MariaDB or SQLite
+// database.
 func WithNotificationStore(s NotificationStore) NotificationOption {
 	return func(c *notifyConfig) error {
 		if s == nil {

@@ -263,10 +263,8 @@ func buildQueries(d Dialect, t string) queries {
 		q.ddl = []string{"CREATE TABLE IF NOT EXISTS " + t + " (\n" + cols + " -- Unix ms of the first claim\n)",
 			"CREATE INDEX IF NOT EXISTS " + indexName(t) + " ON " + t + " (created_at)"}
 	}
-	if d == Postgres {
-		for _, p := range []*string{&q.insert, &q.read, &q.takeOver, &q.release, &q.complete, &q.completeTx, &q.expire} {
-			*p = numbered(*p)
-		}
+	for _, p := range []*string{&q.insert, &q.read, &q.takeOver, &q.release, &q.complete, &q.completeTx, &q.expire} {
+		*p = d.Rebind(*p)
 	}
 	return q
 }
@@ -279,6 +277,18 @@ func indexName(table string) string {
 		name = table
 	}
 	return name + "_created_at"
+}
+
+// Rebind writes a query's ? placeholders in the dialect's own form:
+// PostgreSQL's $1, $2, …; as they are for MySQL and SQLite. The query must
+// have no ? but its placeholders (none in a string literal). A shop whose
+// code runs on several of these databases writes its own queries once
+// with it, as the store does.
+func (d Dialect) Rebind(query string) string {
+	if d != Postgres {
+		return query
+	}
+	return numbered(query)
 }
 
 // numbered turns ? placeholders into PostgreSQL's $1, $2, ….

@@ -87,7 +87,9 @@ func TestPlaceholders(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, "a = $1 AND b = $2", numbered("a = ? AND b = ?"))
+	assert.Equal(t, "a = $1 AND b = $2", Postgres.Rebind("a = ? AND b = ?"))
+	assert.Equal(t, "a = ? AND b = ?", MySQL.Rebind("a = ? AND b = ?"))
+	assert.Equal(t, "a = ? AND b = ?", SQLite.Rebind("a = ? AND b = ?"))
 }
 
 func TestDialectString(t *testing.T) {

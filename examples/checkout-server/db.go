@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL, when -db is a postgres:// URL
@@ -78,19 +77,4 @@ func (d *shopDB) migrate(ctx context.Context) error {
 }
 
 // q writes a query's ? placeholders in the database's own form.
-func (d *shopDB) q(query string) string {
-	if d.dialect != sqlstore.Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func (d *shopDB) q(query string) string { return d.dialect.Rebind(query) }

@@ -22,12 +22,7 @@ func TestStoreClaims(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, d database, db *sql.DB) {
 		s := newStore(t, d, db)
 		key := `"app_1" notify_id "nt_` + randomHex(t, 4) + `"`
-		claim := func(token string) justap.ClaimResult {
-			t.Helper()
-			res, err := s.Claim(ctx, key, token, time.Hour)
-			require.NoError(t, err)
-			return res
-		}
+		claim := func(token string) justap.ClaimResult { t.Helper(); return claim2(t, s, key, token) }
 		assert.Equal(t, justap.ClaimWon, claim("a"))
 		assert.Equal(t, justap.ClaimWon, claim("a"), "the holder claiming again (a retried Claim)")
 		assert.Equal(t, justap.ClaimHeld, claim("b"))
